@@ -81,6 +81,7 @@ Result<uint64_t> MemoryStore::LastHistorySeq() {
 
 Status MemoryStore::PruneHistory(const HistoryRetention& retention,
                                  WallTime now) {
+  LIFELINE_RETURN_IF_ERROR(ValidateRetention(retention));
   std::lock_guard lock(mu_);
   if (auto st = TakeInjectedFailure()) return *st;
   auto& h = state_.history;

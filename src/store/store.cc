@@ -67,6 +67,14 @@ Status ValidateBatch(const WriteBatch& batch) {
   return Status::Ok();
 }
 
+Status ValidateRetention(const HistoryRetention& retention) {
+  if (retention.max_age && *retention.max_age < Duration::zero()) {
+    return InvalidArgument("store: PruneHistory: max_age " +
+                           FormatDuration(*retention.max_age) + " is negative");
+  }
+  return Status::Ok();
+}
+
 Result<uint64_t> AssignHistorySeqs(std::vector<HistoryEvent>& events,
                                    uint64_t last_seq) {
   for (auto& e : events) {

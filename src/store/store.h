@@ -130,6 +130,9 @@ Status ValidateBatch(const WriteBatch& batch);
 Result<uint64_t> AssignHistorySeqs(std::vector<HistoryEvent>& events,
                                    uint64_t last_seq);
 
+// kInvalidArgument for a negative max_age.
+Status ValidateRetention(const HistoryRetention& retention);
+
 // "Commit(3 writes)" — the operation name used in error messages.
 std::string DescribeBatch(const WriteBatch& batch);
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "store/memory_store.h"
+#include "store/sqlite_store.h"
 #include "store/test_util.h"
 
 namespace lifeline {
@@ -20,12 +21,27 @@ struct MemoryFixture {
   }
 };
 
+struct SqliteFixture {
+  testing_util::TempDir dir;
+  std::unique_ptr<SqliteStore> store;
+  Store& Open() { return Reopen(); }
+  Store& Reopen() {
+    store.reset();
+    SqliteStore::Options o;
+    o.path = dir.File("state.db");
+    auto s = SqliteStore::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    store = std::move(s).value();
+    return *store;
+  }
+};
+
 template <typename F>
 class StoreTest : public ::testing::Test {
  protected:
   F fixture;
 };
-using Implementations = ::testing::Types<MemoryFixture>;
+using Implementations = ::testing::Types<MemoryFixture, SqliteFixture>;
 TYPED_TEST_SUITE(StoreTest, Implementations);
 
 HistoryEvent Ev(std::string type, std::string instance, std::string zone,
