@@ -123,6 +123,10 @@ struct AppHealthTransition {
   MonoTime at{};
   std::string reason;     // "no heartbeat for 312ms (phi 9.1)", "agent: failing"
   double phi = 0;         // detector suspicion level when relevant
+  // Who says so: "heartbeat" (the detector, from silence), "agent" (the
+  // instance's own report), "probe" (an active check). Silence alone is
+  // never enough for a destructive action (see SafetyGovernor, agreement).
+  std::string source = "heartbeat";
 };
 
 // Load signals reported by agents, for gray-failure detection.

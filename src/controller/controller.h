@@ -1,0 +1,315 @@
+// Controller: the deterministic core. One thread (its EventLoop's) owns all
+// fleet state: groups, the instances in them, their health, and the
+// workflows repairing them. It consumes timestamped inputs — provider
+// status, application-health transitions, operator commands — and issues
+// provider calls through a bounded OpQueue; every destructive call passes
+// the SafetyGovernor first. It reads time only from the loop's Clock and
+// does no I/O itself, so the same core runs under the daemon's RealLoop and
+// under a SimLoop in tests and the simulator.
+//
+// Every observation, decision (with rule and evidence) and action (with its
+// result) is appended to the History.
+//
+// Thread-safety: none. Call everything on the loop thread; other threads
+// post to the loop.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "model/group_spec.h"
+#include "controller/health.h"
+#include "controller/memory_journal.h"
+#include "controller/op_queue.h"
+#include "controller/workflow.h"
+#include "core/event_loop.h"
+#include "core/rng.h"
+#include "history/history.h"
+#include "provider/provider.h"
+#include "safety/governor.h"
+
+namespace lifeline {
+
+struct ControllerConfig {
+  // Batched DescribeStatus of every instance; zero turns polling off (for
+  // providers that push every change, and for the largest simulations).
+  Duration status_poll_interval = std::chrono::seconds(10);
+  // Safety-net reconciliation of every group, besides the event-driven one.
+  Duration reconcile_interval = std::chrono::seconds(30);
+  // A failure that rests on heartbeats waits this long before the first
+  // decision, so that correlated silence (a partition) is seen as such.
+  Duration heartbeat_settle = std::chrono::seconds(1);
+  int max_in_flight_operations = 256;
+  size_t status_batch = 1000;
+  SafetyConfig safety;
+  uint64_t seed = 1;
+};
+
+// Where an instance stands in its group.
+enum class InstanceRole {
+  kActive,       // counts towards capacity
+  kReplacement,  // launched by a recovery; not yet promoted
+  kRetiring,     // replaced or scaled in; being terminated
+  kStandby,      // warm-pool standby
+};
+std::string_view ToString(InstanceRole r);
+
+struct InstanceRecord {
+  InstanceInfo info;
+  InstanceRole role = InstanceRole::kActive;
+  MonoTime launched_at{};
+  AppHealth app = AppHealth::kUnknown;
+  std::string app_source;
+  std::string app_reason;
+  MonoTime app_since{};
+  double error_ratio = 0;
+  double latency_ms = 0;
+  std::optional<bool> operator_healthy;
+  std::string operator_reason;
+  bool terminated_by_us = false;
+  bool stopped_by_us = false;
+  HealthVerdict verdict;
+  MonoTime unhealthy_since{};
+  std::string workflow;  // id of the workflow acting on it, if any
+  // Deliberately left alone (dry-run decided, ladder exhausted, ignored in
+  // a shifted zone) until this time or until it is healthy again.
+  MonoTime parked_until{};
+  std::string parked_reason;
+  // Recovery attempts: (failure kind, rung, when), for per-window limits.
+  struct Attempt {
+    FailureKind kind;
+    int rung;
+    MonoTime at;
+  };
+  std::vector<Attempt> attempts;
+  // What this record currently adds to the group/zone counters.
+  struct Counted {
+    bool in = false;
+    bool active = false;
+    bool unhealthy = false;
+    bool silent = false;  // unhealthy or suspect
+    bool app_ok = false;
+    bool standby = false;
+  } counted;
+};
+
+struct ZoneCounts {
+  int active = 0;
+  int unhealthy = 0;
+  int silent = 0;
+  int app_ok = 0;
+  int standby = 0;
+  int launching = 0;  // capacity launches in flight
+};
+
+// Told when instances join or leave Lifeline's view (the heartbeat
+// detector tracks them).
+class InstanceObserver {
+ public:
+  virtual ~InstanceObserver() = default;
+  virtual void OnInstanceAdded(const InstanceRecord& rec,
+                               const GroupSpec& spec) = 0;
+  virtual void OnInstanceRemoved(const std::string& instance_id) = 0;
+};
+
+// One line of the dry-run preview: what the controller would do now, why,
+// and what the governor would say.
+struct PlannedAction {
+  std::string group, zone, instance;
+  std::string action;  // "reboot", "replace", "launch", "terminate", ...
+  std::string reason;
+  std::string verdict;  // "allow", "defer", "dry_run", "in_progress"
+  std::string rule;
+  std::string detail;
+};
+
+struct ControllerStats {
+  uint64_t decisions = 0;     // recovery decisions taken (approved+deferred)
+  uint64_t approvals = 0;
+  uint64_t deferrals = 0;
+  uint64_t launches = 0;
+  uint64_t terminates = 0;
+  uint64_t reboots = 0;
+  uint64_t recovers = 0;
+  uint64_t recoveries_succeeded = 0;
+  uint64_t recoveries_failed = 0;
+};
+
+class Controller {
+ public:
+  Controller(EventLoop& loop, Provider& provider, History& history,
+             ControllerConfig config, Journal* journal = nullptr);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Loads the journal, adopts the groups' existing instances, resumes
+  // in-flight workflows and starts polling. Groups applied before Start()
+  // are adopted; groups applied later are adopted when applied.
+  void Start();
+  bool started() const { return started_; }
+  // Set when adoption and the first status view are complete.
+  bool ready() const { return ready_; }
+
+  // ---- commands -----------------------------------------------------------
+  Status ApplyGroup(const GroupSpec& spec, const std::string& actor = "config");
+  Status DeleteGroup(const std::string& name, const std::string& actor);
+  Status SetDesiredCapacity(const std::string& group, int desired,
+                            const std::string& actor);
+  // healthy = nullopt clears the operator's opinion.
+  Status SetInstanceHealth(const std::string& instance_id,
+                           std::optional<bool> healthy,
+                           const std::string& reason, const std::string& actor);
+  Status SetFleetFrozen(bool frozen, const std::string& reason,
+                        const std::string& actor);
+  Status SetGroupFrozen(const std::string& group, bool frozen,
+                        const std::string& reason, const std::string& actor);
+  // Zones the group must not launch into (zonal shift); see src/zones.
+  void SetShiftedZones(const std::string& group, std::set<std::string> zones);
+
+  // ---- signals --------------------------------------------------------------
+  void OnAppHealth(const AppHealthTransition& t);
+  void OnLoadReport(const LoadReport& r);
+  void OnProviderStatus(const InstanceStatus& s);
+  // The loop (or the whole process) did not run for `gap`.
+  void OnLoopStall(Duration gap);
+
+  void SetInstanceObserver(InstanceObserver* o) { observer_ = o; }
+  // Called (on the loop) after every history append of an alert; lets the
+  // zone-impairment detector and webhooks react without polling.
+  void SetAlertHook(std::function<void(const HistoryEvent&)> hook) {
+    alert_hook_ = std::move(hook);
+  }
+
+  // ---- queries --------------------------------------------------------------
+  std::vector<std::string> GroupNames() const;
+  const GroupSpec* group(const std::string& name) const;
+  const InstanceRecord* instance(const std::string& id) const;
+  std::vector<const InstanceRecord*> GroupInstances(const std::string& g) const;
+  const std::unordered_map<std::string, InstanceRecord>& instances() const {
+    return instances_;
+  }
+  const std::map<std::string, Workflow>& workflows() const {
+    return workflows_;
+  }
+  // Per-zone counters of a group (active, unhealthy, ...).
+  std::map<std::string, ZoneCounts> ZoneCountsOf(const std::string& g) const;
+  const std::set<std::string>& ShiftedZones(const std::string& g) const;
+  int InRecovery(const std::string& group) const;
+  std::vector<PlannedAction> Preview();
+  const ControllerStats& stats() const { return stats_; }
+  SafetyGovernor& governor() { return governor_; }
+  const OpQueue& ops() const { return ops_; }
+  EventLoop& loop() { return loop_; }
+  History& history() { return history_; }
+
+  // Recomputes every counter from scratch and compares (tests).
+  Status CheckAccounting() const;
+
+ private:
+  struct GroupRuntime {
+    GroupSpec spec;
+    std::unordered_set<std::string> members;
+    std::map<std::string, ZoneCounts> zones;
+    std::set<std::string> shifted;
+    int in_recovery = 0;
+    bool reconcile_posted = false;
+    bool adopted = false;
+  };
+
+  // controller.cc: bookkeeping, signals, commands.
+  InstanceRecord& AddInstance(const InstanceInfo& info, InstanceRole role,
+                              MonoTime launched_at);
+  void RemoveInstance(const std::string& id);
+  void Account(InstanceRecord& rec);
+  void Reevaluate(InstanceRecord& rec);
+  HealthInputs InputsFor(const InstanceRecord& rec) const;
+  void Record(EventKind kind, std::string type, const std::string& group,
+              const std::string& zone, const std::string& instance,
+              std::string message, std::string rule = "",
+              std::vector<std::pair<std::string, std::string>> evidence = {});
+  void Adopt(const std::string& group);
+  void ReconcileTick();
+  void PollStatus();
+  void ScheduleEvaluation();
+  void EvaluateSafety();
+  GroupRuntime* Runtime(const std::string& group);
+
+  // recovery.cc: the recovery state machine.
+  void StartRecovery(InstanceRecord& rec);
+  void ScheduleDecisions();
+  void RunDecisions();
+  void Decide(Workflow& wf);
+  void Enter(Workflow& wf, WorkflowState next);
+  void Step(Workflow& wf);
+  void RunAction(Workflow& wf);
+  void StartReplace(Workflow& wf);
+  void LaunchReplacement(Workflow& wf);
+  void CheckReplacementReady(Workflow& wf);
+  void MoveResources(Workflow& wf);
+  void TerminateOld(Workflow& wf);
+  void CleanUpReplacement(Workflow& wf);
+  void RungFailed(Workflow& wf, const std::string& why);
+  void Finish(Workflow& wf, bool success, const std::string& message);
+  void OnHealthChangedDuringWorkflow(InstanceRecord& rec);
+  int ChooseRung(const InstanceRecord& rec, FailureKind kind,
+                 const GroupSpec& spec, MonoTime now) const;
+  std::vector<std::string> Corroborate(const InstanceRecord& rec,
+                                       std::vector<std::string> signals) const;
+  void Call(Workflow& wf, const std::string& what,
+            std::function<void(Provider::DoneStatus)> start,
+            std::function<void(Workflow&, Status)> on_done);
+  void RetryLater(Workflow& wf, const Status& why);
+  void ArmTimer(Workflow& wf, Duration delay, std::function<void(Workflow&)> fn);
+  void Persist(const Workflow& wf);
+  Workflow& NewWorkflow(WorkflowKind kind, const std::string& group);
+  Duration Backoff(const GroupSpec& spec, int attempt);
+
+  // capacity.cc: keeping groups at desired capacity, balanced.
+  void ScheduleReconcile(const std::string& group);
+  void Reconcile(const std::string& group);
+  std::string PickLaunchZone(const GroupRuntime& g,
+                             const std::vector<std::string>& exclude) const;
+  void StartLaunch(GroupRuntime& g, const std::string& zone);
+  void RunLaunch(Workflow& wf);
+  void StartScaleIn(GroupRuntime& g, int count);
+  void RunScaleIn(Workflow& wf);
+  std::vector<std::string> LaunchableZones(const GroupRuntime& g) const;
+
+  EventLoop& loop_;
+  Provider& provider_;
+  History& history_;
+  ControllerConfig config_;
+  MemoryJournal own_journal_;
+  Journal* journal_;
+  Rng rng_;
+  SafetyGovernor governor_;
+  OpQueue ops_;
+  InstanceObserver* observer_ = nullptr;
+  std::function<void(const HistoryEvent&)> alert_hook_;
+
+  std::map<std::string, GroupRuntime> groups_;
+  std::unordered_map<std::string, InstanceRecord> instances_;
+  std::map<std::string, ZoneCounts> fleet_zones_;
+  std::map<std::string, Workflow> workflows_;
+  uint64_t next_workflow_ = 1;
+
+  bool started_ = false;
+  bool ready_ = false;
+  bool evaluation_posted_ = false;
+  bool decisions_posted_ = false;
+  EventLoop::TimerId decisions_timer_ = EventLoop::kNoTimer;
+  MonoTime decisions_at_{};
+  int pending_adoptions_ = 0;
+  ControllerStats stats_;
+  std::shared_ptr<bool> alive_;  // guards callbacks after destruction
+};
+
+}  // namespace lifeline
