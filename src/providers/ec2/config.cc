@@ -1,0 +1,181 @@
+#include "providers/ec2/config.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace lifeline::ec2 {
+namespace {
+
+std::optional<std::string> NonEmpty(const EnvLookup& env,
+                                    std::string_view name) {
+  auto v = env(name);
+  if (v && v->empty()) return std::nullopt;
+  return v;
+}
+
+// Missing file: empty sections (the files are optional).
+IniSections ReadIni(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseIni(ss.str());
+}
+
+const std::map<std::string, std::string>* Section(const IniSections& ini,
+                                                  const std::string& name) {
+  auto it = ini.find(name);
+  return it == ini.end() ? nullptr : &it->second;
+}
+
+std::string Get(const std::map<std::string, std::string>* s,
+                const std::string& key) {
+  if (s == nullptr) return "";
+  auto it = s->find(key);
+  return it == s->end() ? "" : it->second;
+}
+
+}  // namespace
+
+Result<Ec2Config> Ec2Config::FromEnvironment() {
+  return FromEnvironment(ProcessEnvironment());
+}
+
+Result<Ec2Config> Ec2Config::FromEnvironment(const EnvLookup& env) {
+  Ec2Config c;
+  const std::string home = NonEmpty(env, "HOME").value_or("");
+  c.profile = NonEmpty(env, "AWS_PROFILE").value_or("default");
+  const std::string creds_file = NonEmpty(env, "AWS_SHARED_CREDENTIALS_FILE")
+                                     .value_or(home + "/.aws/credentials");
+  const std::string config_file =
+      NonEmpty(env, "AWS_CONFIG_FILE").value_or(home + "/.aws/config");
+  const IniSections creds_ini = ReadIni(creds_file);
+  const IniSections config_ini = ReadIni(config_file);
+  const auto* creds_section = Section(creds_ini, c.profile);
+  const auto* config_section = Section(
+      config_ini, c.profile == "default" ? "default" : "profile " + c.profile);
+  if (NonEmpty(env, "AWS_PROFILE") && creds_section == nullptr &&
+      config_section == nullptr) {
+    return InvalidArgument("ec2: AWS_PROFILE=" + c.profile +
+                           ": no such profile in " + creds_file + " or " +
+                           config_file);
+  }
+
+  if (auto r = NonEmpty(env, "AWS_REGION")) {
+    c.region = *r;
+  } else if (auto d = NonEmpty(env, "AWS_DEFAULT_REGION")) {
+    c.region = *d;
+  } else {
+    c.region = Get(config_section, "region");
+  }
+  if (c.region.empty()) {
+    return InvalidArgument(
+        "ec2: no region: set AWS_REGION, AWS_DEFAULT_REGION or `region` "
+        "for profile " +
+        c.profile + " in " + config_file);
+  }
+
+  if (auto e = NonEmpty(env, "AWS_ENDPOINT_URL_EC2")) {
+    c.endpoint = *e;
+  } else if (auto g = NonEmpty(env, "AWS_ENDPOINT_URL")) {
+    c.endpoint = *g;
+  } else {
+    c.endpoint = Get(config_section, "endpoint_url");
+  }
+
+  auto key = NonEmpty(env, "AWS_ACCESS_KEY_ID");
+  auto secret = NonEmpty(env, "AWS_SECRET_ACCESS_KEY");
+  if (key.has_value() != secret.has_value()) {
+    return InvalidArgument(
+        std::string("ec2: ") +
+        (key ? "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"
+             : "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not"));
+  }
+  if (key) {
+    c.credentials.access_key_id = *key;
+    c.credentials.secret_access_key = *secret;
+    c.credentials.session_token =
+        NonEmpty(env, "AWS_SESSION_TOKEN").value_or("");
+    c.credentials_origin = "environment";
+    return c;
+  }
+  for (auto [section, file] : {std::pair{creds_section, creds_file},
+                               std::pair{config_section, config_file}}) {
+    std::string id = Get(section, "aws_access_key_id");
+    std::string sk = Get(section, "aws_secret_access_key");
+    if (id.empty() && sk.empty()) continue;
+    if (id.empty() || sk.empty()) {
+      return InvalidArgument("ec2: profile " + c.profile + " in " + file +
+                             " has only half a key pair (need "
+                             "aws_access_key_id and aws_secret_access_key)");
+    }
+    c.credentials.access_key_id = id;
+    c.credentials.secret_access_key = sk;
+    c.credentials.session_token = Get(section, "aws_session_token");
+    c.credentials_origin = "profile " + c.profile + " in " + file;
+    return c;
+  }
+  for (const char* unsupported :
+       {"role_arn", "credential_process", "sso_session", "sso_start_url"}) {
+    if (!Get(config_section, unsupported).empty() ||
+        !Get(creds_section, unsupported).empty()) {
+      return InvalidArgument("ec2: profile " + c.profile + " uses " +
+                             unsupported +
+                             ", which Lifeline does not support; export "
+                             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/"
+                             "AWS_SESSION_TOKEN or use an instance role");
+    }
+  }
+  if (NonEmpty(env, "AWS_EC2_METADATA_DISABLED").value_or("") == "true") {
+    return InvalidArgument(
+        "ec2: no credentials: not in the environment, not in profile " +
+        c.profile + ", and AWS_EC2_METADATA_DISABLED=true");
+  }
+  c.credentials_source = CredentialsSource::kImds;
+  c.credentials_origin = "IMDS";
+  if (auto m = NonEmpty(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT")) {
+    c.imds_endpoint = *m;
+    while (!c.imds_endpoint.empty() && c.imds_endpoint.back() == '/') {
+      c.imds_endpoint.pop_back();
+    }
+  }
+  return c;
+}
+
+std::string Ec2Config::EndpointUrl() const {
+  if (!endpoint.empty()) return endpoint;
+  return "https://ec2." + region + ".amazonaws.com";
+}
+
+Status Ec2Config::Validate() const {
+  if (region.empty()) return InvalidArgument("ec2: config: region is empty");
+  std::string url = EndpointUrl();
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return InvalidArgument("ec2: config: endpoint " + url +
+                           " is not an http(s) URL");
+  }
+  if (credentials_source == CredentialsSource::kStatic &&
+      (credentials.access_key_id.empty() ||
+       credentials.secret_access_key.empty())) {
+    return InvalidArgument("ec2: config: static credentials are empty");
+  }
+  if (max_in_flight < 1 || max_in_flight > 64) {
+    return InvalidArgument("ec2: config: max_in_flight must be 1..64, got " +
+                           std::to_string(max_in_flight));
+  }
+  if (page_size < 5 || page_size > 1000) {
+    return InvalidArgument("ec2: config: page_size must be 5..1000, got " +
+                           std::to_string(page_size));
+  }
+  if (retry.max_attempts < 1) {
+    return InvalidArgument("ec2: config: retry.max_attempts must be >= 1");
+  }
+  if (poll_interval <= Duration::zero() ||
+      request_timeout <= Duration::zero()) {
+    return InvalidArgument(
+        "ec2: config: poll_interval and request_timeout must be positive");
+  }
+  return Status::Ok();
+}
+
+}  // namespace lifeline::ec2
