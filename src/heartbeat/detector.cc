@@ -1,0 +1,389 @@
+#include "heartbeat/detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace lifeline::heartbeat {
+
+namespace {
+
+constexpr double kRunWeight = 1.0 / 16;
+constexpr double kIntervalWeight = 1.0 / 16;
+constexpr double kJitterWeight = 1.0 / 64;
+constexpr uint16_t kMaxMissed = 60000;
+const Duration kMaxGrace = std::chrono::hours(24 * 24);
+
+AppHealth HealthOf(Liveness l, AppStatus app) {
+  switch (l) {
+    case Liveness::kFree:
+    case Liveness::kUnknown: return AppHealth::kUnknown;
+    case Liveness::kFailed: return AppHealth::kFailed;
+    case Liveness::kSuspect:
+      return app == AppStatus::kFailing ? AppHealth::kFailed : AppHealth::kSuspect;
+    case Liveness::kAlive: break;
+  }
+  switch (app) {
+    case AppStatus::kOk: return AppHealth::kOk;
+    case AppStatus::kDegraded: return AppHealth::kDegraded;
+    case AppStatus::kFailing: return AppHealth::kFailed;
+  }
+  return AppHealth::kUnknown;
+}
+
+// Missed heartbeats after which phi reaches `phi` (see detector.h).
+uint16_t MissedFor(double phi, double loss, double run) {
+  double lp = -std::log10(loss);
+  double n = std::ceil(phi / lp);
+  if (run > 1.001) {
+    double q = 1 - 1 / run;
+    double ls = -std::log10(loss / run);
+    if (phi > ls) n = std::max(n, 1 + std::ceil((phi - ls) / -std::log10(q)));
+  }
+  return static_cast<uint16_t>(std::clamp(n, 1.0, double{kMaxMissed}));
+}
+
+}  // namespace
+
+std::string_view ToString(Liveness l) {
+  switch (l) {
+    case Liveness::kFree: return "free";
+    case Liveness::kUnknown: return "unknown";
+    case Liveness::kAlive: return "alive";
+    case Liveness::kSuspect: return "suspect";
+    case Liveness::kFailed: return "failed";
+  }
+  return "invalid";
+}
+
+FailureDetector::FailureDetector(const DetectorConfig& config, MonoTime start)
+    : config_(config),
+      origin_(start),
+      wheel_(config.tick, 4096, start),
+      last_advance_(start),
+      stall_memory_(std::max(config.max_silence, config.default_grace)) {}
+
+void FailureDetector::Reserve(size_t n) {
+  ids_.Reserve(n);
+  records_.reserve(n);
+  wheel_.Resize(n);
+}
+
+size_t FailureDetector::MemoryBytes() const {
+  return ids_.MemoryBytes() + records_.capacity() * sizeof(Record) +
+         wheel_.MemoryBytes();
+}
+
+Status FailureDetector::Track(std::string_view id, uint16_t group, MonoTime now,
+                              Duration grace) {
+  if (!ValidInstanceId(id)) {
+    return InvalidArgument("heartbeat detector: Track(" + std::string(id) +
+                           "): id must be 1..64 printable bytes");
+  }
+  if (grace <= Duration::zero()) grace = config_.default_grace;
+  if (grace >= kMaxGrace) {
+    return InvalidArgument("heartbeat detector: Track(" + std::string(id) +
+                           "): grace " + FormatDuration(grace) + " too long");
+  }
+  auto [index, inserted] = ids_.Insert(id);
+  if (!inserted) {
+    records_[index].group = group;
+    return AlreadyExists("heartbeat detector: Track(" + std::string(id) +
+                         "): already tracked");
+  }
+  if (records_.size() < ids_.index_limit()) records_.resize(ids_.index_limit());
+  wheel_.Resize(records_.size());
+  Record& r = records_[index];
+  r = Record{};
+  r.liveness = Liveness::kUnknown;
+  r.group = group;
+  r.last_arrival_ns = NsOf(now);
+  r.step_ns = static_cast<float>(config_.expected_interval.count());
+  r.loss = static_cast<float>(config_.loss_prior);
+  r.grace_ms = static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(grace).count());
+  r.published = static_cast<uint8_t>(AppHealth::kUnknown);
+  RefreshThresholds(r);
+  stall_memory_ = std::max(stall_memory_, grace);
+  wheel_.Schedule(index, now + grace);
+  return Status::Ok();
+}
+
+Status FailureDetector::Untrack(std::string_view id) {
+  uint32_t index = ids_.Find(id);
+  if (index == kNone) {
+    return NotFound("heartbeat detector: Untrack(" + std::string(id) +
+                    "): not tracked");
+  }
+  wheel_.Cancel(index);
+  records_[index] = Record{};
+  ids_.Erase(id);
+  return Status::Ok();
+}
+
+void FailureDetector::RefreshThresholds(Record& r) const {
+  double loss = std::max<double>(r.loss, config_.loss_floor);
+  double run = std::max<double>(r.run, 1.0);
+  r.n_suspect = MissedFor(config_.phi_suspect, loss, run);
+  r.n_failed = std::max<uint16_t>(
+      {MissedFor(config_.phi_failed, loss, run), r.n_suspect, 2});
+}
+
+void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
+  double dt = static_cast<double>(std::max<int64_t>(0, now_ns - r.last_arrival_ns));
+  double step = std::max(1.0, static_cast<double>(r.step_ns));
+  uint64_t gap = seq - r.last_seq;
+  double by_time = std::max(1.0, std::round(dt / step));
+  // A sequence jump far beyond the elapsed time is a restarted sender, not
+  // lost heartbeats.
+  double g = static_cast<double>(gap) <= by_time + 1 ? static_cast<double>(gap)
+                                                      : by_time;
+  double missed = g - 1;
+  double a = 1.0 / config_.loss_window;
+  double loss = r.loss;
+  if (missed > 0) {
+    loss = 1 - (1 - loss) * std::pow(1 - a, missed);
+    r.run += static_cast<float>((missed - r.run) * kRunWeight);
+  }
+  r.loss = static_cast<float>(loss * (1 - a));
+  if (!(r.flags & kHasInterval)) {
+    double per_step = std::clamp(dt / g, step / 2, step * 2);
+    step += (per_step - step) * kIntervalWeight;
+    r.step_ns = static_cast<float>(step);
+  }
+  double deviation = std::abs(dt - g * step);
+  r.dev_ns += static_cast<float>((deviation - r.dev_ns) * kJitterWeight);
+}
+
+Duration FailureDetector::Margin(const Record& r) const {
+  Duration learned(static_cast<int64_t>(r.dev_ns * config_.jitter_margin_factor));
+  return std::max(config_.min_margin, learned);
+}
+
+Duration FailureDetector::StalledWithin(MonoTime from, MonoTime to) const {
+  Duration total{0};
+  for (const Stall& s : stalls_) {
+    MonoTime a = std::max(s.from, from), b = std::min(s.to, to);
+    if (b > a) total += b - a;
+  }
+  return total;
+}
+
+MonoTime FailureDetector::ExtendOverStalls(MonoTime from, Duration allowed) const {
+  MonoTime d = from + allowed;
+  for (const Stall& s : stalls_) {  // oldest first: extensions compound
+    if (s.to <= from) continue;
+    if (s.from >= d) break;
+    d += s.to - std::max(s.from, from);
+  }
+  return d;
+}
+
+MonoTime FailureDetector::DeadlineFor(const Record& r, uint16_t missed) const {
+  Duration timeout(static_cast<int64_t>(missed * static_cast<double>(r.step_ns)));
+  timeout = std::min(timeout + Margin(r), config_.max_silence);
+  return ExtendOverStalls(TimeOf(r.last_arrival_ns), timeout);
+}
+
+double FailureDetector::PhiOf(const Record& r, MonoTime now) const {
+  if (r.liveness != Liveness::kAlive && r.liveness != Liveness::kSuspect &&
+      r.liveness != Liveness::kFailed) {
+    return 0;
+  }
+  MonoTime last = TimeOf(r.last_arrival_ns);
+  Duration silent = now - last - StalledWithin(last, now) - Margin(r);
+  double n = std::floor(static_cast<double>(silent.count()) / r.step_ns);
+  if (n <= 0) return 0;
+  double loss = std::max<double>(r.loss, config_.loss_floor);
+  double phi = n * -std::log10(loss);
+  double run = std::max<double>(r.run, 1.0);
+  if (run > 1.001) {
+    phi = std::min(phi, -std::log10(loss / run) + (n - 1) * -std::log10(1 - 1 / run));
+  }
+  return phi;
+}
+
+void FailureDetector::Publish(uint32_t index, MonoTime now, double phi,
+                              std::string reason, DetectorOutput* out) {
+  Record& r = records_[index];
+  AppHealth h = HealthOf(r.liveness, r.app);
+  if (static_cast<uint8_t>(h) == r.published) return;
+  r.published = static_cast<uint8_t>(h);
+  out->transitions.push_back(AppHealthTransition{
+      std::string(ids_.IdOf(index)), h, now, std::move(reason), phi});
+}
+
+DropReason FailureDetector::Observe(uint32_t index, const HeartbeatEntry& e,
+                                    uint16_t key_group, MonoTime now,
+                                    DetectorOutput* out) {
+  Record& r = records_[index];
+  if (r.group != key_group) return DropReason::kWrongGroup;
+  if ((r.flags & kHasSeq) && e.seq <= r.last_seq) return DropReason::kReplayed;
+  int64_t now_ns = NsOf(now);
+  Liveness before = r.liveness;
+  Duration silence = now - TimeOf(r.last_arrival_ns);
+  if (r.flags & kHasSeq) {
+    UpdateEstimates(r, e.seq, now_ns);
+  } else {
+    r.flags |= kHasSeq;
+  }
+  if (e.interval_us != 0) {
+    r.step_ns = static_cast<float>(e.interval_us) * 1000.0f;
+    r.flags |= kHasInterval;
+  }
+  r.last_seq = e.seq;
+  r.last_arrival_ns = now_ns;
+  if (e.has_error_ratio || e.has_latency) {
+    if (e.has_error_ratio) r.error_bp = std::max(r.error_bp, e.error_ratio_bp);
+    if (e.has_latency) r.latency_us = std::max(r.latency_us, e.latency_us);
+    r.flags |= kLoadPending;
+  }
+  r.liveness = Liveness::kAlive;
+  r.app = e.status;
+  if (before == Liveness::kUnknown) RefreshThresholds(r);
+  if (static_cast<uint8_t>(HealthOf(r.liveness, r.app)) != r.published) {
+    std::string reason;
+    if (before == Liveness::kUnknown) {
+      reason = "first heartbeat";
+    } else if (before == Liveness::kSuspect || before == Liveness::kFailed) {
+      reason = "recovered: heartbeat after " + FormatDuration(silence) +
+               " of silence";
+    } else {
+      reason = "agent: " + std::string(ToString(e.status));
+    }
+    if (before != Liveness::kUnknown && e.status != AppStatus::kOk &&
+        before != Liveness::kAlive) {
+      reason += ", agent: " + std::string(ToString(e.status));
+    }
+    Publish(index, now, 0, std::move(reason), out);
+  }
+  MonoTime d = DeadlineFor(r, r.n_suspect);
+  if (!wheel_.scheduled(index) || d < wheel_.when(index)) wheel_.Schedule(index, d);
+  return DropReason::kNone;
+}
+
+DropReason FailureDetector::Heartbeat(std::string_view id, uint64_t seq,
+                                      MonoTime now, DetectorOutput* out,
+                                      AppStatus status) {
+  uint32_t index = ids_.Find(id);
+  if (index == kNone) return DropReason::kUnknownInstance;
+  HeartbeatEntry e;
+  e.instance_id = id;
+  e.seq = seq;
+  e.status = status;
+  return Observe(index, e, records_[index].group, now, out);
+}
+
+void FailureDetector::OnDeadline(uint32_t index, MonoTime now,
+                                 DetectorOutput* out) {
+  Record& r = records_[index];
+  char reason[160];
+  auto describe = [&](MonoTime at) {
+    Duration silent = at - TimeOf(r.last_arrival_ns);
+    std::snprintf(reason, sizeof reason,
+                  "no heartbeat for %s (phi %.1f, loss %.2f%%, interval %s)",
+                  FormatDuration(silent).c_str(), PhiOf(r, at), r.loss * 100.0,
+                  FormatDuration(Duration(static_cast<int64_t>(r.step_ns))).c_str());
+  };
+  switch (r.liveness) {
+    case Liveness::kUnknown: {
+      MonoTime d = ExtendOverStalls(TimeOf(r.last_arrival_ns),
+                                    std::chrono::milliseconds(r.grace_ms));
+      if (d > now) {
+        wheel_.Schedule(index, d);
+        return;
+      }
+      r.liveness = Liveness::kFailed;
+      Publish(index, now, 0,
+              "no heartbeat within the grace period of " +
+                  FormatDuration(std::chrono::milliseconds(r.grace_ms)),
+              out);
+      return;
+    }
+    case Liveness::kAlive: {
+      RefreshThresholds(r);
+      MonoTime d = DeadlineFor(r, r.n_suspect);
+      if (d > now) {
+        wheel_.Schedule(index, d);
+        return;
+      }
+      r.liveness = Liveness::kSuspect;
+      describe(now);
+      Publish(index, now, PhiOf(r, now), reason, out);
+      [[fallthrough]];
+    }
+    case Liveness::kSuspect: {
+      MonoTime d = DeadlineFor(r, r.n_failed);
+      if (d > now) {
+        wheel_.Schedule(index, d);
+        return;
+      }
+      r.liveness = Liveness::kFailed;
+      describe(now);
+      Publish(index, now, PhiOf(r, now), reason, out);
+      return;
+    }
+    case Liveness::kFailed:
+    case Liveness::kFree:
+      return;
+  }
+}
+
+void FailureDetector::SweepLoads(MonoTime now, Duration elapsed,
+                                 DetectorOutput* out) {
+  uint32_t limit = ids_.index_limit();
+  if (limit == 0 || config_.load_report_interval <= Duration::zero()) return;
+  load_carry_ += static_cast<double>(limit) * ToSeconds(elapsed) /
+                 ToSeconds(config_.load_report_interval);
+  uint64_t count = static_cast<uint64_t>(std::min<double>(load_carry_, limit));
+  load_carry_ -= static_cast<double>(count);
+  if (load_carry_ > limit) load_carry_ = 0;
+  for (uint64_t k = 0; k < count; ++k) {
+    if (load_cursor_ >= limit) load_cursor_ = 0;
+    uint32_t i = load_cursor_++;
+    if (i >= records_.size()) continue;
+    Record& r = records_[i];
+    if (!(r.flags & kLoadPending) || r.liveness == Liveness::kFree) continue;
+    out->loads.push_back(LoadReport{std::string(ids_.IdOf(i)),
+                                    r.error_bp / 10000.0, r.latency_us / 1000.0,
+                                    now});
+    r.error_bp = 0;
+    r.latency_us = 0;
+    r.flags &= static_cast<uint8_t>(~kLoadPending);
+  }
+}
+
+void FailureDetector::AdvanceTo(MonoTime now, DetectorOutput* out) {
+  if (now <= last_advance_) return;
+  Duration gap = now - last_advance_;
+  if (config_.stall_threshold > Duration::zero() &&
+      gap > config_.stall_threshold) {
+    stalls_.push_back(Stall{last_advance_, now});
+    ++stalls_detected_;
+  }
+  while (!stalls_.empty() &&
+         (stalls_.size() > 256 || stalls_.front().to < now - stall_memory_)) {
+    stalls_.pop_front();
+  }
+  wheel_.Advance(now, [&](uint32_t i) { OnDeadline(i, now, out); });
+  SweepLoads(now, gap, out);
+  last_advance_ = now;
+}
+
+Liveness FailureDetector::liveness(std::string_view id) const {
+  uint32_t i = ids_.Find(id);
+  return i == kNone ? Liveness::kFree : records_[i].liveness;
+}
+
+AppHealth FailureDetector::health(std::string_view id) const {
+  uint32_t i = ids_.Find(id);
+  return i == kNone ? AppHealth::kUnknown
+                    : static_cast<AppHealth>(records_[i].published);
+}
+
+double FailureDetector::Phi(std::string_view id, MonoTime now) const {
+  uint32_t i = ids_.Find(id);
+  return i == kNone ? 0 : PhiOf(records_[i], now);
+}
+
+}  // namespace lifeline::heartbeat
