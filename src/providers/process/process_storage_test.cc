@@ -1,0 +1,233 @@
+// ProcessProvider state with real processes: snapshots reaching
+// replacements, re-adoption by a fresh provider, pid reuse, log rotation,
+// volumes and addresses.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "providers/process/instance_record.h"
+#include "providers/process/process_provider.h"
+#include "providers/process/provider_fixture.h"
+
+namespace lifeline::process {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST_F(ProcessProviderTest, ASnapshotOfTheDataDirReachesTheReplacement) {
+  MakeProvider();
+  auto old = Launch(Request(
+      Shell("mkdir -p db && echo 'row 1' > db/table && exec sleep 1000")));
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(WaitForFile(DataDir(old->id) + "/db/table"));
+
+  auto snaps = loop_.Call<Result<std::vector<Snapshot>>>(
+      [&](auto done) { provider_->SnapshotVolumes(old->id, done); });
+  ASSERT_TRUE(snaps.ok()) << snaps.status().ToString();
+  ASSERT_EQ(snaps->size(), 1u);
+  const Snapshot& snap = (*snaps)[0];
+  EXPECT_EQ(snap.device, "data");
+  EXPECT_EQ(snap.volume_id, "vol-" + old->id);
+  EXPECT_TRUE(snap.complete);
+
+  LaunchRequest req =
+      Request(Shell("cat db/table > seen.tmp && mv seen.tmp seen && "
+                    "exec sleep 1000"),
+              "replace-1", "zone-b");
+  req.volume_snapshots = {{"data", snap.id}};
+  auto replacement = Launch(req);
+  ASSERT_TRUE(replacement.ok()) << replacement.status().ToString();
+  EXPECT_NE(replacement->id, old->id);
+  std::string data = DataDir(replacement->id);
+  ASSERT_TRUE(WaitForFile(data + "/seen"));
+  EXPECT_EQ(ReadFile(data + "/seen"), "row 1\n");
+
+  LaunchRequest missing = Request(Shell("exec sleep 1000"), "replace-2");
+  missing.volume_snapshots = {{"data", "snap-404"}};
+  EXPECT_EQ(Launch(missing).status().code(), StatusCode::kNotFound);
+  LaunchRequest no_device = Request(Shell("exec sleep 1000"), "replace-3");
+  no_device.volume_snapshots = {{"/dev/sdz", snap.id}};
+  EXPECT_EQ(Launch(no_device).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProcessProviderTest, AFreshProviderReadoptsRunningInstances) {
+  MakeProvider();
+  auto a = Launch(Request(Shell("exec sleep 1000"), "t-a"));
+  auto b = Launch(Request(Shell("exec sleep 1000"), "t-b", "zone-c"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  int pid_a = Pid(a->id), pid_b = Pid(b->id);
+
+  DestroyProvider();  // the daemon goes away; its instances do not
+  EXPECT_FALSE(Exited(PidfdOf(pid_a)));
+  EXPECT_FALSE(Exited(PidfdOf(pid_b)));
+
+  events_.clear();
+  MakeProvider();
+  auto listed = List("web");
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].id, a->id);
+  EXPECT_EQ(listed[1].id, b->id);
+  EXPECT_EQ(listed[1].zone, "zone-c");
+  for (const auto& info : listed) {
+    EXPECT_EQ(info.lifecycle, Lifecycle::kRunning);
+  }
+  EXPECT_EQ(Pid(a->id), pid_a);
+  EXPECT_EQ(Pid(b->id), pid_b);
+  EXPECT_EQ(List("web").size(), 2u);  // listing again adopts nothing twice
+  // The same token still returns the adopted instance, not a new one.
+  auto again = Launch(Request(Shell("exec sleep 1000"), "t-a"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, a->id);
+
+  // The adopted process is watched: its death is reported at once.
+  ASSERT_EQ(kill(pid_b, SIGKILL), 0);
+  EXPECT_TRUE(WaitForEvent(b->id, Lifecycle::kStopped, CheckState::kImpaired));
+  // And it is terminated through its pidfd like any other.
+  ASSERT_TRUE(Terminate(a->id).ok());
+  EXPECT_TRUE(Exited(PidfdOf(pid_a)));
+}
+
+TEST_F(ProcessProviderTest,
+       ARecordWhosePidBelongsToAnotherProcessIsNotAdopted) {
+  MakeProvider();
+  auto info = Launch(Request(Shell("exec sleep 1000")));
+  ASSERT_TRUE(info.ok());
+  int pid = Pid(info->id);
+  DestroyProvider();
+
+  // Make the record describe an earlier process that had this pid: same
+  // pid, different start time. The live process is now "unrelated".
+  std::string path = config_.state_dir + "/instances/" + info->id + ".json";
+  auto text = ReadWholeFile(path);
+  ASSERT_TRUE(text.ok());
+  auto record = DecodeRecord(*text, path);
+  ASSERT_TRUE(record.ok());
+  record->start_time -= 1;
+  ASSERT_TRUE(WriteFileAtomically(path, EncodeRecord(*record)).ok());
+
+  MakeProvider();
+  EXPECT_EQ(Pid(info->id), 0);
+  InstanceStatus s = StatusOf(info->id);
+  EXPECT_EQ(s.lifecycle, Lifecycle::kStopped);
+  EXPECT_EQ(s.instance_check, CheckState::kImpaired);
+  // Terminating the instance must not touch the unrelated process.
+  ASSERT_TRUE(Terminate(info->id).ok());
+  EXPECT_FALSE(Exited(PidfdOf(pid)));
+  auto listed = List("");
+  EXPECT_TRUE(listed.empty());
+}
+
+TEST_F(ProcessProviderTest, AnInstanceThatDiedWhileTheDaemonWasDownIsStopped) {
+  MakeProvider();
+  auto info = Launch(Request(Shell("exec sleep 1000")));
+  ASSERT_TRUE(info.ok());
+  int pid = Pid(info->id);
+  DestroyProvider();
+  ASSERT_TRUE(PidfdSignal(PidfdOf(pid), SIGKILL).ok());
+  ASSERT_TRUE(loop_.WaitUntil([&] { return Exited(PidfdOf(pid)); }));
+
+  MakeProvider();
+  InstanceStatus s = StatusOf(info->id);
+  EXPECT_EQ(s.lifecycle, Lifecycle::kStopped);
+  EXPECT_EQ(s.instance_check, CheckState::kImpaired);
+  ASSERT_TRUE(Start(info->id).ok());
+  EXPECT_EQ(StatusOf(info->id).lifecycle, Lifecycle::kRunning);
+}
+
+TEST_F(ProcessProviderTest, LogsRotateWhileTheInstanceKeepsWriting) {
+  config_.log_rotation = {/*max_bytes=*/1000, /*keep=*/2};
+  config_.log_check_interval = std::chrono::milliseconds(10);
+  MakeProvider();
+  // Writes a 2000-byte batch each time a "go.N" file appears.
+  auto info = Launch(Request(Shell(
+      "n=1; while :; do "
+      "  while [ ! -e go.$n ]; do sleep 0.01; done; "
+      "  i=0; while [ $i -lt 40 ]; do "
+      "    echo \"batch $n line $i ........................................\"; "
+      "    i=$((i+1)); done; "
+      "  echo $n > written.tmp; mv written.tmp written; n=$((n+1)); "
+      "done")));
+  ASSERT_TRUE(info.ok());
+  std::string data = DataDir(info->id);
+  std::string log = config_.state_dir + "/logs/" + info->id + "/stdout.log";
+  for (int n = 1; n <= 4; ++n) {
+    std::ofstream(data + "/go." + std::to_string(n)) << "\n";
+    // The check may run mid-batch and rotate twice; either way the newest
+    // rotated file starts with this batch and the live file ends up empty.
+    ASSERT_TRUE(loop_.WaitUntil([&] {
+      return ReadFile(data + "/written") == std::to_string(n) + "\n" &&
+             ReadFile(log).empty() &&
+             ReadFile(log + ".1").find("batch " + std::to_string(n)) == 0;
+    })) << "batch "
+        << n;
+  }
+  std::string older = ReadFile(log + ".2");
+  EXPECT_EQ(older.find("batch "), 0u);
+  // The writer appended at the start of the truncated file: no hole of
+  // zero bytes where the old content was.
+  EXPECT_EQ(older.find('\0'), std::string::npos);
+  EXPECT_EQ(ReadFile(log + ".1").find('\0'), std::string::npos);
+  EXPECT_FALSE(fs::exists(log + ".3"));
+}
+
+TEST_F(ProcessProviderTest, VolumesAttachDetachAndAddressesMove) {
+  MakeProvider();
+  LaunchSpec spec = Shell("exec sleep 1000");
+  spec.volumes = {{"/dev/sdf", 1, /*detachable=*/true, false}};
+  auto a = Launch(Request(spec, "vol-a"));
+  auto b = Launch(Request(Shell("exec sleep 1000"), "vol-b"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->volumes.size(), 2u);
+  std::string vol = a->volumes[1].id;
+  EXPECT_EQ(a->volumes[1].device, "sdf");
+  EXPECT_TRUE(a->volumes[1].detachable);
+  std::string a_link = config_.state_dir + "/attach/" + a->id + "/sdf";
+  std::ofstream(a_link + "/payload") << "moved\n";
+
+  auto attach = [&](const std::string& v, const std::string& to) {
+    return loop_.Call<Status>([&, v, to](auto done) {
+      provider_->AttachVolume(v, to, "/dev/sdg", done);
+    });
+  };
+  auto detach = [&](const std::string& v) {
+    return loop_.Call<Status>(
+        [&, v](auto done) { provider_->DetachVolume(v, done); });
+  };
+  auto move = [&](const std::string& address, const std::string& to) {
+    return loop_.Call<Status>([&, address, to](auto done) {
+      provider_->MoveAddress(address, to, done);
+    });
+  };
+  EXPECT_EQ(attach(vol, b->id).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(detach("vol-" + a->id).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(detach("vol-nope").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(detach(vol).ok());
+  EXPECT_FALSE(fs::exists(a_link));
+  ASSERT_TRUE(attach(vol, b->id).ok());
+  EXPECT_EQ(ReadFile(config_.state_dir + "/attach/" + b->id + "/sdg/payload"),
+            "moved\n");
+
+  ASSERT_TRUE(move("10.0.0.5", a->id).ok());
+  ASSERT_TRUE(move("10.0.0.5", b->id).ok());
+  EXPECT_EQ(move("10.0.0.5", "web-a-404").code(), StatusCode::kNotFound);
+  auto listed = List("web");
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_TRUE(listed[0].addresses.empty());
+  ASSERT_EQ(listed[1].addresses.size(), 1u);
+  EXPECT_EQ(listed[1].addresses[0], "10.0.0.5");
+  ASSERT_EQ(listed[1].volumes.size(), 2u);
+  EXPECT_EQ(listed[1].volumes[1].id, vol);
+
+  // Terminating the holder releases the address and detaches (keeps) the
+  // detachable volume.
+  ASSERT_TRUE(Terminate(b->id).ok());
+  ASSERT_TRUE(attach(vol, a->id).ok());
+  EXPECT_EQ(ReadFile(config_.state_dir + "/attach/" + a->id + "/sdg/payload"),
+            "moved\n");
+  ASSERT_TRUE(move("10.0.0.5", a->id).ok());
+}
+
+}  // namespace
+}  // namespace lifeline::process
