@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "providers/process/provider_fixture.h"
@@ -227,6 +228,42 @@ TEST_F(ProcessProviderTest, TerminateReachesTheWholeProcessGroup) {
   ASSERT_TRUE(Terminate(info->id).ok());
   EXPECT_TRUE(loop_.WaitUntil([&] { return PidfdExited(*child_fd); }));
   close(*child_fd);
+}
+
+TEST_F(ProcessProviderTest, OperationsQueueBehindAKillInProgress) {
+  MakeProvider();
+  // Both ignore SIGTERM, so each kill lasts the whole grace period.
+  auto a = Launch(Request(Shell("trap '' TERM; exec sleep 1000")));
+  auto b = Launch(Request(Shell("trap '' TERM; exec sleep 1000")));
+  ASSERT_TRUE(a.ok() && b.ok());
+  int pid_a = Pid(a->id);
+  std::vector<std::string> results;  // loop thread only
+  loop_.RunOnLoop([&] {
+    auto note = [&](std::string what) {
+      return [&results, what](Status st) {
+        results.push_back(what + " " + st.ToString().substr(0, 19));
+      };
+    };
+    provider_->Stop(a->id, note("stop-a"));
+    provider_->Start(a->id, note("start-a"));
+    provider_->Reboot(b->id, note("reboot-b"));
+    provider_->Terminate(b->id, note("terminate-b"));
+    return 0;
+  });
+  ASSERT_TRUE(loop_.WaitUntil([&] { return results.size() == 4; }));
+  // Per instance, in the order asked; a and b may finish in either order.
+  auto at = [&](const std::string& r) {
+    return std::find(results.begin(), results.end(), r) - results.begin();
+  };
+  EXPECT_LT(at("stop-a OK"), at("start-a OK"));
+  EXPECT_LT(at("start-a OK"), 4);
+  EXPECT_LT(at("reboot-b FAILED_PRECONDITION"), at("terminate-b OK"));
+  EXPECT_LT(at("terminate-b OK"), 4);
+  EXPECT_TRUE(Exited(PidfdOf(pid_a)));
+  Track(a->id);
+  EXPECT_NE(Pid(a->id), pid_a);
+  EXPECT_EQ(StatusOf(a->id).lifecycle, Lifecycle::kRunning);
+  EXPECT_EQ(StatusOf(b->id).lifecycle, Lifecycle::kTerminated);
 }
 
 TEST_F(ProcessProviderTest, UnknownInstancesReadAsTerminated) {
