@@ -8,7 +8,7 @@ namespace lifeline::heartbeat {
 
 namespace {
 
-constexpr double kRunWeight = 1.0 / 16;
+constexpr double kRunWeight = 1.0 / 32;
 constexpr double kIntervalWeight = 1.0 / 16;
 constexpr double kJitterWeight = 1.0 / 64;
 constexpr uint16_t kMaxMissed = 60000;
@@ -31,14 +31,18 @@ AppHealth HealthOf(Liveness l, AppStatus app) {
   return AppHealth::kUnknown;
 }
 
-// Missed heartbeats after which phi reaches `phi` (see detector.h).
-uint16_t MissedFor(double phi, double loss, double run) {
-  double lp = -std::log10(loss);
-  double n = std::ceil(phi / lp);
-  if (run > 1.001) {
-    double q = 1 - 1 / run;
-    double ls = -std::log10(loss / run);
-    if (phi > ls) n = std::max(n, 1 + std::ceil((phi - ls) / -std::log10(q)));
+// phi after `n` consecutive missed heartbeats.
+double PhiAfter(const LossModel& m, double n) {
+  double phi = n * m.lp;
+  if (n >= 2 && m.lq > 0) phi = std::min(phi, m.lp2 + (n - 2) * m.lq);
+  return phi;
+}
+
+// Missed heartbeats after which phi reaches `phi`.
+uint16_t MissedFor(double phi, const LossModel& m) {
+  double n = std::ceil(phi / m.lp);
+  if (m.lq > 0 && n >= 2 && phi > m.lp2) {
+    n = std::max(n, 2 + std::ceil((phi - m.lp2) / m.lq));
   }
   return static_cast<uint16_t>(std::clamp(n, 1.0, double{kMaxMissed}));
 }
@@ -100,6 +104,8 @@ Status FailureDetector::Track(std::string_view id, uint16_t group, MonoTime now,
   r.last_arrival_ns = NsOf(now);
   r.step_ns = static_cast<float>(config_.expected_interval.count());
   r.loss = static_cast<float>(config_.loss_prior);
+  r.loss2 = static_cast<float>(config_.loss_prior * config_.loss_prior);
+  r.run2 = static_cast<float>(config_.burst_prior);
   r.grace_ms = static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(grace).count());
   r.published = static_cast<uint8_t>(AppHealth::kUnknown);
@@ -121,12 +127,22 @@ Status FailureDetector::Untrack(std::string_view id) {
   return Status::Ok();
 }
 
+LossModel FailureDetector::ModelOf(const Record& r) const {
+  double floor = config_.loss_floor;
+  LossModel m;
+  m.lp = -std::log10(std::max<double>(r.loss, floor));
+  m.lp2 = -std::log10(std::max<double>(r.loss2, floor * floor));
+  m.lq = r.run2 > 1.001 ? -std::log10(1 - 1 / static_cast<double>(r.run2)) : 0;
+  return m;
+}
+
 void FailureDetector::RefreshThresholds(Record& r) const {
-  double loss = std::max<double>(r.loss, config_.loss_floor);
-  double run = std::max<double>(r.run, 1.0);
-  r.n_suspect = MissedFor(config_.phi_suspect, loss, run);
+  LossModel m = ModelOf(r);
+  r.n_suspect = MissedFor(config_.phi_suspect, m);
+  uint16_t after_burst = static_cast<uint16_t>(
+      std::min<double>(std::ceil(r.max_run) + 2, kMaxMissed));
   r.n_failed = std::max<uint16_t>(
-      {MissedFor(config_.phi_failed, loss, run), r.n_suspect, 2});
+      {MissedFor(config_.phi_failed, m), r.n_suspect, after_burst, 2});
 }
 
 void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
@@ -140,12 +156,14 @@ void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
                                                       : by_time;
   double missed = g - 1;
   double a = 1.0 / config_.loss_window;
+  double keep = std::pow(1 - a, g);
   double loss = r.loss;
-  if (missed > 0) {
-    loss = 1 - (1 - loss) * std::pow(1 - a, missed);
-    r.run += static_cast<float>((missed - r.run) * kRunWeight);
-  }
+  if (missed > 0) loss = 1 - (1 - loss) * std::pow(1 - a, missed);
   r.loss = static_cast<float>(loss * (1 - a));
+  r.loss2 = static_cast<float>(r.loss2 * keep + (missed >= 2 ? a : 0));
+  if (missed >= 2) r.run2 += static_cast<float>((missed - 1 - r.run2) * kRunWeight);
+  r.max_run = static_cast<float>(
+      std::max(missed, r.max_run * std::pow(1 - a / 8, g)));
   if (!(r.flags & kHasInterval)) {
     double per_step = std::clamp(dt / g, step / 2, step * 2);
     step += (per_step - step) * kIntervalWeight;
@@ -194,13 +212,7 @@ double FailureDetector::PhiOf(const Record& r, MonoTime now) const {
   Duration silent = now - last - StalledWithin(last, now) - Margin(r);
   double n = std::floor(static_cast<double>(silent.count()) / r.step_ns);
   if (n <= 0) return 0;
-  double loss = std::max<double>(r.loss, config_.loss_floor);
-  double phi = n * -std::log10(loss);
-  double run = std::max<double>(r.run, 1.0);
-  if (run > 1.001) {
-    phi = std::min(phi, -std::log10(loss / run) + (n - 1) * -std::log10(1 - 1 / run));
-  }
-  return phi;
+  return PhiAfter(ModelOf(r), n);
 }
 
 void FailureDetector::Publish(uint32_t index, MonoTime now, double phi,

@@ -5,7 +5,10 @@
 // heartbeat interval, the arrival jitter, the loss rate and the mean length
 // of loss runs. Silence is scored as phi = -log10 P(this many consecutive
 // heartbeats lost | the instance is alive), taking the larger of an
-// independent-loss and a bursty-loss (geometric run length) model. An
+// independent-loss model and a bursty one (the rate of runs of two or more
+// losses, with geometric run lengths fitted to those runs only, so that
+// single losses do not hide the tail of long bursts). It also never fails
+// an instance sooner than two heartbeats past its longest recent burst. An
 // instance becomes suspect when phi reaches phi_suspect and failed when it
 // reaches phi_failed (never before two heartbeats are missed); a heartbeat
 // brings it back (recovered). See docs/heartbeat-protocol.md.
@@ -51,6 +54,10 @@ struct DetectorConfig {
   double jitter_margin_factor = 5;  // times the mean absolute deviation
   double loss_prior = 0.02;         // assumed loss rate of a new instance
   double loss_floor = 1e-6;         // never assume a loss rate below this
+  // Assumed mean length - 1 of a loss burst until bursts are seen (2: a
+  // burst goes on with probability 1/2). Above 1 keeps new instances from
+  // being failed by their first long burst.
+  double burst_prior = 2;
   double loss_window = 1024;        // heartbeats in the loss average
   // Silence after which an instance is failed whatever phi says.
   Duration max_silence = std::chrono::seconds(10);
@@ -75,6 +82,13 @@ struct DetectorOutput {
     transitions.clear();
     loads.clear();
   }
+};
+
+// One instance's fitted loss model, as -log10 probabilities.
+struct LossModel {
+  double lp = 0;   // one heartbeat lost
+  double lp2 = 0;  // a run of >= 2 losses starts here
+  double lq = 0;   // such a run goes on one more heartbeat; 0 if none seen
 };
 
 class FailureDetector {
@@ -120,14 +134,16 @@ class FailureDetector {
   void Reserve(size_t n);
 
  private:
-  // 48 bytes per instance; see docs/heartbeat-protocol.md.
+  // 56 bytes per instance; see docs/heartbeat-protocol.md.
   struct Record {
     int64_t last_arrival_ns = 0;  // since the detector origin
     uint64_t last_seq = 0;
     float step_ns = 0;     // learned interval per sequence step
     float dev_ns = 0;      // mean absolute deviation from the schedule
     float loss = 0;        // average loss probability per heartbeat
-    float run = 1;         // average length of a loss run
+    float loss2 = 0;       // average rate of loss runs of >= 2 heartbeats
+    float run2 = 1;        // average (length - 1) of those runs
+    float max_run = 0;     // slowly decaying longest recent loss run
     uint32_t latency_us = 0;    // worst since the last load report
     uint16_t error_bp = 0;      // worst since the last load report
     uint16_t group = 0;
@@ -146,6 +162,7 @@ class FailureDetector {
   int64_t NsOf(MonoTime t) const { return (t - origin_).count(); }
   void UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns);
   void RefreshThresholds(Record& r) const;
+  LossModel ModelOf(const Record& r) const;
   Duration Margin(const Record& r) const;
   // Deadline for `missed` heartbeats, extended over our own stalls.
   MonoTime DeadlineFor(const Record& r, uint16_t missed) const;

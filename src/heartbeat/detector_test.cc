@@ -103,7 +103,7 @@ class Fleet {
 TEST(FailureDetector, DeclaresASilentInstanceFailedWithinThreeIntervals) {
   DetectorConfig cfg;
   Fleet f(cfg, 20, 1);
-  f.RunFor(std::chrono::minutes(30), milliseconds(5));  // learns: no loss
+  f.RunFor(std::chrono::minutes(40), milliseconds(5));  // learns: no loss
   EXPECT_EQ(f.Count(AppHealth::kOk), 20);
   EXPECT_EQ(f.Count(AppHealth::kFailed), 0);
   for (size_t i = 0; i < 20; ++i) f.alive_[i] = false;
@@ -146,6 +146,11 @@ TEST(FailureDetector, BurstyLossWidensTheWindowInsteadOfFailing) {
   f.jitter = milliseconds(40);
   f.RunFor(std::chrono::hours(2), milliseconds(5));
   EXPECT_EQ(f.Count(AppHealth::kFailed), 0);
+  for (auto& t : f.transitions) {
+    if (t.health == AppHealth::kFailed) {
+      ADD_FAILURE() << t.instance_id << " at " << ToSeconds(t.at.time_since_epoch()) << " " << t.reason;
+    }
+  }
 }
 
 TEST(FailureDetector, OwnStallExtendsDeadlinesInsteadOfDeclaringFailures) {
