@@ -50,12 +50,17 @@ Status MemoryStore::Commit(const WriteBatch& batch) {
   return Status::Ok();
 }
 
-Status MemoryStore::AppendHistory(std::vector<HistoryEvent> events) {
+Status MemoryStore::AppendHistory(const std::vector<HistoryEvent>& events) {
   std::lock_guard lock(mu_);
-  auto last = AssignHistorySeqs(events, state_.last_seq);
+  auto last = CheckHistorySeqs(events, state_.last_seq);
   if (!last.ok()) return last.status();
   if (auto st = TakeInjectedFailure()) return *st;
-  for (auto& e : events) state_.history.push_back(std::move(e));
+  uint64_t seq = state_.last_seq;
+  for (const auto& e : events) {
+    seq = StoredSeq(e, seq);
+    state_.history.push_back(e);
+    state_.history.back().seq = seq;
+  }
   state_.last_seq = *last;
   ++commits_;
   return Status::Ok();

@@ -270,19 +270,21 @@ Status SqliteStore::Commit(const WriteBatch& batch) {
   return Status::Ok();
 }
 
-Status SqliteStore::AppendHistory(std::vector<HistoryEvent> events) {
+Status SqliteStore::AppendHistory(const std::vector<HistoryEvent>& events) {
   if (events.empty()) return Status::Ok();
   std::lock_guard lock(mu_);
-  Result<uint64_t> last = AssignHistorySeqs(events, last_seq_);
+  Result<uint64_t> last = CheckHistorySeqs(events, last_seq_);
   if (!last.ok()) return last.status();
   try {
     SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     auto& s = stmts_->insert_history;
+    uint64_t seq = last_seq_;
     for (const auto& e : events) {
+      seq = StoredSeq(e, seq);
       ResetOnExit reset(s);
       const std::string kind(ToString(e.kind));
       const std::string evidence = sqlite_schema::EncodeEvidence(e.evidence);
-      s.bind(1, static_cast<int64_t>(e.seq));
+      s.bind(1, static_cast<int64_t>(seq));
       s.bind(2, ToNanos(e.at));
       s.bindNoCopy(3, kind);
       s.bindNoCopy(4, e.type);

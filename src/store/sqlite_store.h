@@ -55,7 +55,7 @@ class SqliteStore final : public Store {
                                          std::string_view key) override;
   Result<KeyValues> List(Namespace ns, std::string_view prefix = "") override;
   Status Commit(const WriteBatch& batch) override;
-  Status AppendHistory(std::vector<HistoryEvent> events) override;
+  Status AppendHistory(const std::vector<HistoryEvent>& events) override;
   Result<std::vector<HistoryEvent>> QueryHistory(
       const HistoryQuery& q) override;
   Result<uint64_t> LastHistorySeq() override;

@@ -75,19 +75,18 @@ Status ValidateRetention(const HistoryRetention& retention) {
   return Status::Ok();
 }
 
-Result<uint64_t> AssignHistorySeqs(std::vector<HistoryEvent>& events,
-                                   uint64_t last_seq) {
-  for (auto& e : events) {
-    if (e.seq == 0) {
-      e.seq = last_seq + 1;
-    } else if (e.seq <= last_seq) {
+Result<uint64_t> CheckHistorySeqs(const std::vector<HistoryEvent>& events,
+                                  uint64_t last_seq) {
+  for (const auto& e : events) {
+    const uint64_t seq = StoredSeq(e, last_seq);
+    if (seq <= last_seq) {
       return InvalidArgument("store: AppendHistory(" +
                              std::to_string(events.size()) + " events): seq " +
-                             std::to_string(e.seq) +
+                             std::to_string(seq) +
                              " is not after the last stored or earlier seq " +
                              std::to_string(last_seq));
     }
-    last_seq = e.seq;
+    last_seq = seq;
   }
   return last_seq;
 }

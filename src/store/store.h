@@ -104,7 +104,7 @@ class Store {
   // An event with seq == 0 gets the next seq (LastHistorySeq() + 1, in
   // order); a nonzero seq is kept and must be greater than every seq stored
   // or earlier in the batch (kInvalidArgument otherwise, nothing stored).
-  virtual Status AppendHistory(std::vector<HistoryEvent> events) = 0;
+  virtual Status AppendHistory(const std::vector<HistoryEvent>& events) = 0;
 
   // The events matching q, with exactly MemoryHistory's semantics: the
   // newest q.limit matches, returned oldest first.
@@ -125,10 +125,15 @@ class Store {
 // operation. Shared by the implementations so they reject the same input.
 Status ValidateBatch(const WriteBatch& batch);
 
-// Assigns seqs to events with seq == 0 and checks that seqs increase past
-// `last_seq`. Returns the new last seq, or kInvalidArgument.
-Result<uint64_t> AssignHistorySeqs(std::vector<HistoryEvent>& events,
-                                   uint64_t last_seq);
+// The seq AppendHistory stores for `e` when the previous event got `prev`.
+inline uint64_t StoredSeq(const HistoryEvent& e, uint64_t prev) {
+  return e.seq == 0 ? prev + 1 : e.seq;
+}
+
+// Checks that the seqs AppendHistory would store increase past `last_seq`.
+// Returns the new last seq, or kInvalidArgument naming the bad seq.
+Result<uint64_t> CheckHistorySeqs(const std::vector<HistoryEvent>& events,
+                                  uint64_t last_seq);
 
 // kInvalidArgument for a negative max_age.
 Status ValidateRetention(const HistoryRetention& retention);
