@@ -195,36 +195,53 @@ void Ec2Provider::AttachVolume(const std::string& volume_id,
 
 void Ec2Provider::DetachVolume(const std::string& volume_id, DoneStatus done) {
   if (!init_status_.ok()) return PostStatus(std::move(done), init_status_);
-  Ec2Query q("DetachVolume");
-  q.Set("VolumeId", volume_id);
   const std::string label = "DetachVolume(" + volume_id + ")";
-  auto code = std::make_shared<std::string>();
   std::weak_ptr<Ec2Provider*> weak = self_;
+  auto available = [this, weak,
+                    volume_id](std::function<void(Result<bool>)> reached) {
+    if (!weak.lock()) return;
+    Ec2Query q("DescribeVolumes");
+    q.Set("VolumeId.1", volume_id);
+    client_.Call(std::move(q), "DescribeVolumes(" + volume_id + ")", {},
+                 [reached = std::move(reached)](Result<Ec2Response> r) {
+                   if (!r.ok()) return reached(r.status());
+                   auto vs = ParseVolumes(r->root());
+                   reached(!vs.empty() && vs[0].state == "available");
+                 });
+  };
+  // Look first: detaching a volume that is already free is a no-op, and
+  // the attachment names the instance to detach from.
+  Ec2Query q("DescribeVolumes");
+  q.Set("VolumeId.1", volume_id);
   client_.Call(
-      std::move(q), label, {},
-      [this, weak, volume_id, label, code,
+      std::move(q), "DescribeVolumes(" + volume_id + ")", {},
+      [this, weak, volume_id, label, available,
        done = std::move(done)](Result<Ec2Response> r) mutable {
         if (!weak.lock()) return;
-        // IncorrectState: already detached (or detaching); the wait below
-        // tells which.
-        if (!r.ok() && *code != "IncorrectState") return done(r.status());
-        WaitUntil(
-            "ec2: " + label + ": waiting for available",
-            [this, weak, volume_id](std::function<void(Result<bool>)> reached) {
+        if (!r.ok()) return done(r.status().Annotate(label));
+        std::vector<Ec2Volume> vs = ParseVolumes(r->root());
+        if (vs.empty()) {
+          return done(NotFound("ec2: " + label + ": request " + r->request_id +
+                               " lists no such volume"));
+        }
+        if (vs[0].state == "available") return done(Status::Ok());
+        Ec2Query d("DetachVolume");
+        d.Set("VolumeId", volume_id);
+        if (!vs[0].instance_id.empty()) d.Set("InstanceId", vs[0].instance_id);
+        if (!vs[0].device.empty()) d.Set("Device", vs[0].device);
+        auto code = std::make_shared<std::string>();
+        client_.Call(
+            std::move(d), label, {},
+            [this, weak, label, available, code,
+             done = std::move(done)](Result<Ec2Response> r) mutable {
               if (!weak.lock()) return;
-              Ec2Query q("DescribeVolumes");
-              q.Set("VolumeId.1", volume_id);
-              client_.Call(
-                  std::move(q), "DescribeVolumes(" + volume_id + ")", {},
-                  [reached = std::move(reached)](Result<Ec2Response> r) {
-                    if (!r.ok()) return reached(r.status());
-                    auto vs = ParseVolumes(r->root());
-                    reached(!vs.empty() && vs[0].state == "available");
-                  });
+              // IncorrectState: detached meanwhile; the wait tells.
+              if (!r.ok() && *code != "IncorrectState") return done(r.status());
+              WaitUntil("ec2: " + label + ": waiting for available", available,
+                        std::move(done));
             },
-            std::move(done));
-      },
-      [code](const CallError& e) { *code = e.code; });
+            [code](const CallError& e) { *code = e.code; });
+      });
 }
 
 void Ec2Provider::MoveAddress(const std::string& address,
