@@ -168,8 +168,13 @@ Status ProcessProvider::SpawnProcess(Instance& inst) {
   env["LIFELINE_VOLUMES_DIR"] = state_.AttachDir(r.id);
   if (!config_.heartbeat.addr.empty()) {
     env["LIFELINE_HEARTBEAT_ADDR"] = config_.heartbeat.addr;
-    env["LIFELINE_HEARTBEAT_KEY_FILE"] = config_.heartbeat.key_file;
-    env["LIFELINE_HEARTBEAT_KEY_ID"] = config_.heartbeat.key_id;
+    const auto& hb = config_.heartbeat;
+    auto group_key = hb.group_keys.find(r.group);
+    bool own = group_key != hb.group_keys.end();
+    env["LIFELINE_HEARTBEAT_KEY_FILE"] =
+        own ? group_key->second.key_file : hb.key_file;
+    env["LIFELINE_HEARTBEAT_KEY_ID"] =
+        own ? group_key->second.key_id : hb.key_id;
     env["LIFELINE_HEARTBEAT_INTERVAL"] =
         FormatDuration(config_.heartbeat.interval);
   }

@@ -51,8 +51,15 @@ struct ProcessProviderConfig {
   struct Heartbeat {
     std::string addr;  // "127.0.0.1:7070"
     std::string key_file;
-    std::string key_id;
+    std::string key_id;  // decimal, as heartbeat::KeyRing numbers keys
     Duration interval = milliseconds(200);
+    // Heartbeat keys belong to groups: a group listed here gets its own
+    // key file and id instead of the two above.
+    struct GroupKey {
+      std::string key_file;
+      std::string key_id;
+    };
+    std::map<std::string, GroupKey> group_keys;
   } heartbeat;
   // SIGTERM -> SIGKILL delay for Terminate/Stop/Reboot/Recover.
   Duration terminate_grace = seconds(10);

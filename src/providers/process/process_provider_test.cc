@@ -37,14 +37,26 @@ TEST_F(ProcessProviderTest, LaunchRunsTheCommandWithTheInstanceEnvironment) {
            "LIFELINE_ZONE=zone-a", "LIFELINE_DATA_DIR=" + data,
            "LIFELINE_HEARTBEAT_ADDR=127.0.0.1:7070",
            "LIFELINE_HEARTBEAT_KEY_FILE=/etc/lifeline/hb.key",
-           "LIFELINE_HEARTBEAT_KEY_ID=key-1",
-           "LIFELINE_HEARTBEAT_INTERVAL=250ms", "APP_MODE=test", "\n" + data}) {
+           "LIFELINE_HEARTBEAT_KEY_ID=1", "LIFELINE_HEARTBEAT_INTERVAL=250ms",
+           "APP_MODE=test", "\n" + data}) {
     EXPECT_NE(env.find(line), std::string::npos) << line << " in\n" << env;
   }
   InstanceStatus s = StatusOf(info->id);
   EXPECT_EQ(s.lifecycle, Lifecycle::kRunning);
   EXPECT_EQ(s.instance_check, CheckState::kOk);
   EXPECT_EQ(s.system_check, CheckState::kOk);
+
+  // A group with its own heartbeat key gets that key.
+  LaunchRequest api = Request(spec);
+  api.group = "api";
+  auto other = Launch(api);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  std::string api_data = DataDir(other->id);
+  ASSERT_TRUE(WaitForFile(api_data + "/env.txt"));
+  std::string api_env = ReadFile(api_data + "/env.txt");
+  EXPECT_NE(api_env.find("LIFELINE_HEARTBEAT_KEY_FILE=/etc/lifeline/api.key\n"),
+            std::string::npos);
+  EXPECT_NE(api_env.find("LIFELINE_HEARTBEAT_KEY_ID=7\n"), std::string::npos);
 }
 
 TEST_F(ProcessProviderTest, LaunchIsIdempotentByToken) {

@@ -33,8 +33,11 @@ class ProcessProviderTest : public ::testing::Test {
     config_.terminate_grace = std::chrono::milliseconds(300);
     config_.kill_timeout = std::chrono::seconds(5);
     config_.log_check_interval = Duration::zero();
-    config_.heartbeat = {"127.0.0.1:7070", "/etc/lifeline/hb.key", "key-1",
-                         std::chrono::milliseconds(250)};
+    config_.heartbeat.addr = "127.0.0.1:7070";
+    config_.heartbeat.key_file = "/etc/lifeline/hb.key";
+    config_.heartbeat.key_id = "1";
+    config_.heartbeat.interval = std::chrono::milliseconds(250);
+    config_.heartbeat.group_keys["api"] = {"/etc/lifeline/api.key", "7"};
   }
 
   void TearDown() override {
