@@ -171,12 +171,6 @@ void Controller::Adopt(const std::string& group) {
     }
     // Instances launched by journaled workflows are replacements, not
     // capacity, until their workflow promotes them.
-    std::unordered_map<std::string, std::string> token_owner;
-    for (auto& [id, wf] : workflows_) {
-      if (wf.group == group && !wf.replacement.empty()) {
-        token_owner[wf.replacement] = id;
-      }
-    }
     int adopted = 0;
     WallTime wall_now = loop_.clock().WallNow();
     for (const InstanceInfo& info : *r) {
@@ -184,22 +178,28 @@ void Controller::Adopt(const std::string& group) {
       if (instances_.count(info.id)) continue;
       Duration age = std::chrono::duration_cast<Duration>(wall_now - info.launch_time);
       if (age < Duration::zero()) age = Duration::zero();
+      // Who owns it: a journaled workflow may be acting on it (its subject)
+      // or may have launched it (a replacement not yet promoted).
       InstanceRole role = InstanceRole::kActive;
+      std::string owner;
       for (auto& [id, wf] : workflows_) {
         if (wf.group != group) continue;
-        if (wf.replacement == info.id ||
-            (wf.state == WorkflowState::kLaunching &&
-             info.launch_token == wf.LaunchToken())) {
-          role = wf.kind == WorkflowKind::kLaunch ? InstanceRole::kActive
-                                                  : InstanceRole::kReplacement;
+        bool launched_by = wf.replacement == info.id ||
+                           (!info.launch_token.empty() &&
+                            info.launch_token == wf.LaunchToken());
+        if (launched_by && wf.kind == WorkflowKind::kRecovery) {
+          bool promoted = wf.state == WorkflowState::kTerminatingOld;
+          role = promoted ? InstanceRole::kActive : InstanceRole::kReplacement;
+          if (!promoted) owner = id;
+          wf.replacement = info.id;
+        } else if (wf.kind != WorkflowKind::kLaunch && wf.instance == info.id) {
+          owner = id;
+          bool retiring = wf.kind == WorkflowKind::kScaleIn ||
+                          wf.state == WorkflowState::kTerminatingOld;
+          if (retiring) role = InstanceRole::kRetiring;
         }
       }
-      InstanceRecord& rec = AddInstance(info, role, loop_.Now() - age);
-      for (auto& [id, wf] : workflows_) {
-        if (wf.kind != WorkflowKind::kLaunch && wf.instance == info.id) {
-          rec.workflow = id;
-        }
-      }
+      AddInstance(info, role, loop_.Now() - age, owner);
       ++adopted;
     }
     g->adopted = true;
@@ -231,9 +231,11 @@ void Controller::Adopt(const std::string& group) {
 
 InstanceRecord& Controller::AddInstance(const InstanceInfo& info,
                                         InstanceRole role,
-                                        MonoTime launched_at) {
+                                        MonoTime launched_at,
+                                        const std::string& workflow) {
   InstanceRecord& rec = instances_[info.id];
   rec.info = info;
+  rec.workflow = workflow;
   rec.info.tags.clear();  // the group's spec holds them; keep records small
   rec.role = role;
   rec.launched_at = launched_at;

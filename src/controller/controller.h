@@ -46,6 +46,9 @@ struct ControllerConfig {
   // A failure that rests on heartbeats waits this long before the first
   // decision, so that correlated silence (a partition) is seen as such.
   Duration heartbeat_settle = std::chrono::seconds(1);
+  // After a reboot or recover, the instance must stay healthy this long
+  // before the rung counts as a success (flap damping).
+  Duration recovery_stable = std::chrono::seconds(10);
   int max_in_flight_operations = 256;
   size_t status_batch = 1000;
   SafetyConfig safety;
@@ -226,7 +229,8 @@ class Controller {
 
   // controller.cc: bookkeeping, signals, commands.
   InstanceRecord& AddInstance(const InstanceInfo& info, InstanceRole role,
-                              MonoTime launched_at);
+                              MonoTime launched_at,
+                              const std::string& workflow = "");
   void RemoveInstance(const std::string& id);
   void Account(InstanceRecord& rec);
   void Reevaluate(InstanceRecord& rec);

@@ -24,8 +24,9 @@ void OpQueue::Launch(Op op) {
   };
   auto pending = std::make_shared<Pending>();
   pending->done = std::move(op.done);
-  auto finish = [this, pending](Status s) {
-    if (pending->finished) return;
+  std::weak_ptr<bool> alive = alive_;
+  auto finish = [this, pending, alive](Status s) {
+    if (!alive.lock() || pending->finished) return;
     pending->finished = true;
     if (pending->timer != EventLoop::kNoTimer) loop_.Cancel(pending->timer);
     --in_flight_;
@@ -34,7 +35,9 @@ void OpQueue::Launch(Op op) {
     Pump();
   };
   std::string what = op.what;
-  pending->timer = loop_.RunAfter(op.timeout, [this, pending, finish, what] {
+  pending->timer = loop_.RunAfter(op.timeout, [this, pending, finish, what,
+                                                 alive] {
+    if (!alive.lock()) return;
     pending->timer = EventLoop::kNoTimer;
     if (pending->finished) return;
     ++timeouts_;

@@ -25,6 +25,10 @@ class OpQueue {
 
   OpQueue(EventLoop& loop, int max_in_flight)
       : loop_(loop), max_in_flight_(max_in_flight) {}
+  // Answers arriving after destruction are dropped.
+  ~OpQueue() { *alive_ = false; }
+  OpQueue(const OpQueue&) = delete;
+  OpQueue& operator=(const OpQueue&) = delete;
 
   // Runs `start` now if fewer than max_in_flight calls are out, else
   // queues it (FIFO). `done` is called exactly once.
@@ -52,6 +56,7 @@ class OpQueue {
   std::deque<Op> queue_;
   uint64_t timeouts_ = 0;
   uint64_t started_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace lifeline

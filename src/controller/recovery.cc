@@ -323,7 +323,6 @@ void Controller::Decide(Workflow& wf) {
   } else {
     if (it == instances_.end()) {
       Finish(wf, false, "instance is gone; capacity reconciliation takes over");
-      ScheduleReconcile(wf.group);
       return;
     }
     InstanceRecord& rec = it->second;
@@ -441,6 +440,7 @@ void Controller::RunAction(Workflow& wf) {
         }
       }
       w.call_attempt = 0;
+      w.healthy_since = MonoTime{};
       Enter(w, WorkflowState::kVerifying);
       ArmTimer(w, verify, [this](Workflow& x) {
         RungFailed(x, "not healthy within " +
@@ -907,11 +907,29 @@ void Controller::OnHealthChangedDuringWorkflow(InstanceRecord& rec) {
       break;
     case WorkflowState::kVerifying:
       if (!rec.verdict.unhealthy && ReadyForService(InputsFor(rec))) {
-        Finish(wf, true,
-               std::string(ToString(wf.action)) + " repaired the instance");
+        if (wf.healthy_since != MonoTime{}) break;
+        // Healthy again: it must stay so for recovery_stable.
+        wf.healthy_since = loop_.Now();
+        std::weak_ptr<bool> alive = alive_;
+        std::string id = wf.id;
+        uint64_t epoch = wf.epoch;
+        MonoTime since = wf.healthy_since;
+        loop_.RunAfter(config_.recovery_stable, [this, alive, id, epoch, since] {
+          if (!alive.lock()) return;
+          auto it = workflows_.find(id);
+          if (it == workflows_.end() || it->second.epoch != epoch ||
+              it->second.healthy_since != since) {
+            return;
+          }
+          Finish(it->second, true,
+                 std::string(ToString(it->second.action)) +
+                     " repaired the instance");
+        });
       } else if (rec.verdict.kind == FailureKind::kLost) {
         Finish(wf, false, "instance was lost during verification");
         RemoveInstance(rec.info.id);
+      } else {
+        wf.healthy_since = MonoTime{};
       }
       break;
     default:

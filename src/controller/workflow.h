@@ -73,6 +73,7 @@ struct Workflow {
   MonoTime deadline{};
   EventLoop::TimerId timer = EventLoop::kNoTimer;
   uint64_t epoch = 0;            // bumps on every state change
+  MonoTime healthy_since{};      // verifying: healthy since (zero: not)
   std::string last_defer_rule;
 
   std::string LaunchToken() const {

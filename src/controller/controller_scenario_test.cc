@@ -1,0 +1,394 @@
+// Whole-group scenarios: the controller core against the simulated cloud,
+// in simulated time.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include "controller/controller.h"
+#include "controller/memory_journal.h"
+#include "core/sim_loop.h"
+#include "providers/sim/sim_provider.h"
+#include "testing/sim_heartbeats.h"
+
+namespace lifeline {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+class FleetTest : public ::testing::Test {
+ protected:
+  FleetTest() : loop_(clock_), provider_(loop_, 7, DefaultSimConfig()) {
+    config_.safety.cold_start_grace = seconds(30);
+  }
+
+  static GroupSpec Web(int desired) {
+    GroupSpec g;
+    g.name = "web";
+    g.desired = desired;
+    g.min = 0;
+    g.max = 30;
+    g.zones = {"sim-1a", "sim-1b", "sim-1c"};
+    g.launch.image = "img-1";
+    g.launch.instance_type = "m5.large";
+    g.grace_period = seconds(60);
+    g.safety.actions_per_minute = 120;
+    g.safety.burst = 20;
+    return g;
+  }
+
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (const auto& e : history_.Query({})) {
+      std::printf("  %s %-24s %-12s %s [%s]\n", FormatWallTime(e.at).c_str(),
+                  e.type.c_str(), e.instance.c_str(), e.message.c_str(),
+                  e.rule.c_str());
+    }
+  }
+
+  void Boot(const GroupSpec& g) {
+    controller_ = std::make_unique<Controller>(loop_, provider_, history_,
+                                               config_, &journal_);
+    heartbeats_ = std::make_unique<SimHeartbeats>(loop_, provider_, *controller_);
+    ASSERT_TRUE(controller_->ApplyGroup(g).ok());
+    controller_->Start();
+  }
+
+  void Run(Duration d) {
+    loop_.RunFor(d);
+    ASSERT_TRUE(controller_->CheckAccounting().ok())
+        << controller_->CheckAccounting().ToString();
+  }
+
+  // Live (non-terminated) instances in the provider, per zone.
+  int Live(const std::string& zone) const {
+    return static_cast<int>(provider_.Count(zone, Lifecycle::kRunning) +
+                            provider_.Count(zone, Lifecycle::kPending));
+  }
+  int LiveTotal() const { return Live(""); }
+
+  std::vector<std::string> ActiveIds() const {
+    std::vector<std::string> out;
+    for (const auto* r : controller_->GroupInstances("web")) {
+      if (r->role == InstanceRole::kActive) out.push_back(r->info.id);
+    }
+    return out;
+  }
+
+  bool HasEvent(const std::string& type, const std::string& instance = "") {
+    HistoryQuery q;
+    q.type_prefix = type;
+    if (!instance.empty()) q.instance = instance;
+    return !history_.Query(q).empty();
+  }
+
+  // Every instance the provider runs is known to the controller.
+  void ExpectNoOrphans() {
+    for (const auto& id : provider_.InstanceIds(/*include_terminated=*/false)) {
+      EXPECT_NE(controller_->instance(id), nullptr) << "orphan " << id;
+    }
+  }
+
+  void ExpectAllHealthy(int desired) {
+    auto ids = ActiveIds();
+    EXPECT_EQ(static_cast<int>(ids.size()), desired);
+    for (const auto& id : ids) {
+      auto t = provider_.GroundTruth(id);
+      ASSERT_TRUE(t.has_value());
+      EXPECT_TRUE(t->app_alive()) << id;
+      EXPECT_FALSE(controller_->instance(id)->verdict.unhealthy) << id;
+    }
+  }
+
+  SimClock clock_;
+  SimLoop loop_;
+  SimProvider provider_;
+  MemoryHistory history_;
+  MemoryJournal journal_;
+  ControllerConfig config_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<SimHeartbeats> heartbeats_;
+};
+
+TEST_F(FleetTest, LaunchesToDesiredCapacityBalancedAcrossZones) {
+  Boot(Web(6));
+  Run(minutes(2));
+  EXPECT_EQ(LiveTotal(), 6);
+  for (const char* z : {"sim-1a", "sim-1b", "sim-1c"}) EXPECT_EQ(Live(z), 2) << z;
+  ExpectAllHealthy(6);
+  EXPECT_EQ(provider_.instances_created(), 6u);
+  EXPECT_TRUE(controller_->workflows().empty());
+}
+
+TEST_F(FleetTest, HostFailureIsRecoveredInPlace) {
+  Boot(Web(6));
+  Run(minutes(3));
+  std::string victim = ActiveIds()[0];
+  std::string old_host = provider_.GroundTruth(victim)->host;
+  ASSERT_TRUE(provider_.FailHostOf(victim).ok());
+  Run(minutes(5));
+  auto t = provider_.GroundTruth(victim);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->lifecycle, Lifecycle::kRunning);
+  EXPECT_NE(t->host, old_host);
+  EXPECT_GE(provider_.counters(SimOp::kRecover).succeeded, 1u);
+  EXPECT_TRUE(provider_.terminate_log().empty());
+  EXPECT_TRUE(HasEvent("recovery.succeeded", victim));
+  ExpectAllHealthy(6);
+}
+
+TEST_F(FleetTest, CrashedInstanceIsRebooted) {
+  Boot(Web(6));
+  Run(minutes(3));
+  std::string victim = ActiveIds()[1];
+  ASSERT_TRUE(provider_.CrashInstance(victim).ok());
+  Run(minutes(5));
+  EXPECT_GE(provider_.counters(SimOp::kReboot).succeeded, 1u);
+  EXPECT_TRUE(provider_.terminate_log().empty());
+  EXPECT_TRUE(HasEvent("recovery.succeeded", victim));
+  ExpectAllHealthy(6);
+  EXPECT_EQ(provider_.instances_created(), 6u);
+}
+
+TEST_F(FleetTest, ApplicationHangClimbsTheLadderToReplace) {
+  GroupSpec g = Web(6);
+  g.check_application = true;
+  g.ladder.application = {{RecoveryAction::kReboot, 1, hours(1), minutes(2)},
+                          {RecoveryAction::kReplace, 2, hours(1), minutes(10)}};
+  Boot(g);
+  Run(minutes(3));
+  std::string victim = ActiveIds()[2];
+  ASSERT_TRUE(provider_.HangApplication(victim).ok());
+  // The application hangs again every time it comes back: a reboot cannot
+  // fix it, only a replacement can.
+  for (int i = 0; i < 20 * 60; ++i) {
+    Run(seconds(1));
+    auto t = provider_.GroundTruth(victim);
+    if (t && t->lifecycle == Lifecycle::kRunning && !t->app_hung &&
+        !t->host_failed) {
+      ASSERT_TRUE(provider_.HangApplication(victim).ok());
+    }
+  }
+  EXPECT_GE(provider_.counters(SimOp::kReboot).succeeded, 1u);
+  ASSERT_EQ(provider_.terminate_log().size(), 1u);
+  EXPECT_EQ(provider_.terminate_log()[0].id, victim);
+  EXPECT_TRUE(HasEvent("recovery.escalated", victim));
+  EXPECT_TRUE(HasEvent("recovery.succeeded", victim));
+  ExpectAllHealthy(6);
+  EXPECT_EQ(provider_.instances_created(), 7u);
+  ExpectNoOrphans();
+}
+
+TEST_F(FleetTest, ZoneOutOfCapacityLaunchesElsewhere) {
+  ASSERT_TRUE(provider_.SetCapacityShortage("sim-1a", true).ok());
+  Boot(Web(6));
+  Run(minutes(3));
+  EXPECT_EQ(Live("sim-1a"), 0);
+  EXPECT_EQ(LiveTotal(), 6);
+  EXPECT_TRUE(HasEvent("capacity.zone_changed"));
+  ExpectAllHealthy(6);
+}
+
+TEST_F(FleetTest, ThrottlingBacksOffWithoutLosingTheWorkflow) {
+  Boot(Web(6));
+  Run(minutes(3));
+  std::string victim = ActiveIds()[0];
+  SimApiFaults faults;
+  faults.throttle_rate = 1.0;  // every call throttled for a while
+  faults.retry_after = std::chrono::milliseconds(2000);
+  provider_.SetApiFaults(faults);
+  ASSERT_TRUE(provider_.CrashInstance(victim).ok());
+  Run(minutes(2));
+  EXPECT_TRUE(HasEvent("workflow.retry", victim));
+  EXPECT_EQ(controller_->workflows().size(), 1u);  // still there
+  provider_.ClearApiFaults();
+  Run(minutes(5));
+  EXPECT_TRUE(HasEvent("recovery.succeeded", victim));
+  ExpectAllHealthy(6);
+  EXPECT_EQ(provider_.instances_created(), 6u);
+}
+
+TEST_F(FleetTest, InstanceTerminatedBehindOurBackIsReplacedWithTheSameSpec) {
+  Boot(Web(6));
+  Run(minutes(3));
+  std::string victim = ActiveIds()[3];
+  std::string zone = provider_.GroundTruth(victim)->zone;
+  ASSERT_TRUE(provider_.TerminateBehindBack(victim).ok());
+  Run(minutes(2));
+  EXPECT_TRUE(HasEvent("instance.lost", victim));
+  EXPECT_EQ(provider_.instances_created(), 7u);
+  EXPECT_EQ(Live(zone), 2);  // balance restored in the same zone
+  ExpectAllHealthy(6);
+  for (const auto& id : ActiveIds()) {
+    EXPECT_EQ(provider_.GroundTruth(id)->group, "web");
+  }
+}
+
+TEST_F(FleetTest, DesiredCapacityChangesScaleOutAndInBalanced) {
+  Boot(Web(6));
+  Run(minutes(3));
+  ASSERT_TRUE(controller_->SetDesiredCapacity("web", 9, "test").ok());
+  Run(minutes(3));
+  for (const char* z : {"sim-1a", "sim-1b", "sim-1c"}) EXPECT_EQ(Live(z), 3) << z;
+  ASSERT_TRUE(controller_->SetDesiredCapacity("web", 3, "test").ok());
+  Run(minutes(3));
+  for (const char* z : {"sim-1a", "sim-1b", "sim-1c"}) EXPECT_EQ(Live(z), 1) << z;
+  ExpectAllHealthy(3);
+  EXPECT_EQ(controller_->SetDesiredCapacity("web", 99, "test").code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(FleetTest, ReplacementThatNeverBecomesHealthyIsCleanedUp) {
+  GroupSpec g = Web(3);
+  g.check_application = true;
+  g.ladder.instance = {{RecoveryAction::kReplace, 1, hours(1), minutes(10)}};
+  g.replacement_timeout = minutes(3);
+  Boot(g);
+  Run(minutes(3));
+  std::set<std::string> original;
+  for (const auto& id : ActiveIds()) original.insert(id);
+  std::string victim = *original.begin();
+  ASSERT_TRUE(provider_.CrashInstance(victim).ok());
+  // Every new instance crashes as soon as it runs, before its first
+  // heartbeat could make it ready.
+  for (int i = 0; i < 30 * 60 * 20; ++i) {
+    loop_.RunFor(std::chrono::milliseconds(50));
+    for (const auto& id : provider_.InstanceIds(false)) {
+      auto t = provider_.GroundTruth(id);
+      if (!original.count(id) && t->lifecycle == Lifecycle::kRunning &&
+          !t->crashed) {
+        ASSERT_TRUE(provider_.CrashInstance(id).ok());
+      }
+    }
+  }
+  EXPECT_TRUE(HasEvent("replacement.abandoned"));
+  EXPECT_TRUE(HasEvent("recovery.exhausted", victim));
+  // One replacement per zone was tried, each terminated again.
+  EXPECT_EQ(provider_.instances_created(), 3u + 3u);
+  EXPECT_EQ(LiveTotal(), 3);
+  ExpectNoOrphans();
+  EXPECT_TRUE(controller_->workflows().empty());
+}
+
+TEST_F(FleetTest, HeartbeatSilenceEverywhereDestroysNothing) {
+  GroupSpec g = Web(9);
+  g.check_application = true;
+  Boot(g);
+  Run(minutes(3));
+  heartbeats_->PartitionZone("");  // the observer loses every heartbeat
+  Run(minutes(30));
+  EXPECT_TRUE(provider_.terminate_log().empty());
+  EXPECT_EQ(provider_.counters(SimOp::kReboot).calls, 0u);
+  EXPECT_TRUE(HasEvent("safety.partition.entered"));
+  heartbeats_->HealPartition("");
+  Run(minutes(2));
+  ExpectAllHealthy(9);
+}
+
+TEST_F(FleetTest, OneSilentZoneIsNotDestroyed) {
+  GroupSpec g = Web(9);
+  g.check_application = true;
+  Boot(g);
+  Run(minutes(3));
+  heartbeats_->PartitionZone("sim-1b");
+  Run(minutes(30));
+  EXPECT_TRUE(provider_.terminate_log().empty());
+  EXPECT_EQ(provider_.counters(SimOp::kReboot).calls, 0u);
+  EXPECT_TRUE(HasEvent("safety.deferred"));
+}
+
+TEST_F(FleetTest, FrozenFleetIsLeftAloneAndResumesWhenThawed) {
+  Boot(Web(3));
+  Run(minutes(3));
+  ASSERT_TRUE(controller_->SetFleetFrozen(true, "maintenance", "test").ok());
+  std::string victim = ActiveIds()[0];
+  ASSERT_TRUE(provider_.CrashInstance(victim).ok());
+  Run(minutes(10));
+  EXPECT_EQ(provider_.counters(SimOp::kReboot).calls, 0u);
+  EXPECT_TRUE(HasEvent("safety.deferred", victim));
+  ASSERT_TRUE(controller_->SetFleetFrozen(false, "", "test").ok());
+  Run(minutes(5));
+  EXPECT_TRUE(HasEvent("recovery.succeeded", victim));
+}
+
+TEST_F(FleetTest, DryRunRecordsTheDecisionAndExecutesNothing) {
+  GroupSpec g = Web(3);
+  g.safety.dry_run = true;
+  Boot(g);
+  Run(minutes(3));
+  std::string victim = ActiveIds()[0];
+  ASSERT_TRUE(provider_.CrashInstance(victim).ok());
+  Run(minutes(10));
+  EXPECT_TRUE(HasEvent("recovery.dry_run", victim));
+  EXPECT_EQ(provider_.counters(SimOp::kReboot).calls, 0u);
+  EXPECT_TRUE(provider_.terminate_log().empty());
+}
+
+TEST_F(FleetTest, CrashMidReplacementResumesWithoutDuplicateOrOrphan) {
+  GroupSpec g = Web(3);
+  g.ladder.instance = {{RecoveryAction::kReplace, 1, hours(1), minutes(10)}};
+  Boot(g);
+  Run(minutes(3));
+  std::string victim = ActiveIds()[0];
+  ASSERT_TRUE(provider_.CrashInstance(victim).ok());
+  // Run until the replacement launch is in flight or awaiting readiness.
+  for (int i = 0; i < 600; ++i) {
+    loop_.RunFor(std::chrono::milliseconds(100));
+    bool launching = false;
+    for (const auto& [id, wf] : controller_->workflows()) {
+      launching |= wf.state == WorkflowState::kLaunching;
+    }
+    if (launching) break;
+  }
+  ASSERT_EQ(journal_.size(), 1u);
+  // Lifeline dies; its pending callbacks die with it.
+  heartbeats_.reset();
+  controller_.reset();
+  loop_.RunFor(seconds(5));
+  controller_ = std::make_unique<Controller>(loop_, provider_, history_,
+                                             config_, &journal_);
+  heartbeats_ = std::make_unique<SimHeartbeats>(loop_, provider_, *controller_);
+  ASSERT_TRUE(controller_->ApplyGroup(g).ok());
+  controller_->Start();
+  Run(minutes(10));
+  EXPECT_TRUE(HasEvent("workflow.resumed", victim));
+  EXPECT_TRUE(HasEvent("recovery.succeeded", victim));
+  EXPECT_EQ(provider_.instances_created(), 4u);  // exactly one replacement
+  ASSERT_EQ(provider_.terminate_log().size(), 1u);
+  EXPECT_EQ(provider_.terminate_log()[0].id, victim);
+  ExpectAllHealthy(3);
+  ExpectNoOrphans();
+  EXPECT_EQ(journal_.size(), 0u);
+}
+
+TEST_F(FleetTest, SameSeedSameHistory) {
+  auto run = [](uint64_t seed) {
+    SimClock clock;
+    SimLoop loop(clock);
+    SimProvider provider(loop, seed, DefaultSimConfig());
+    MemoryHistory history;
+    ControllerConfig cfg;
+    cfg.seed = seed;
+    Controller c(loop, provider, history, cfg);
+    EXPECT_TRUE(c.ApplyGroup(Web(6)).ok());
+    c.Start();
+    loop.RunFor(minutes(3));
+    EXPECT_TRUE(provider.CrashInstance(provider.InstanceIds(false)[0]).ok());
+    loop.RunFor(minutes(5));
+    std::vector<std::string> out;
+    for (const auto& e : history.Query({})) {
+      out.push_back(FormatWallTime(e.at) + " " + e.type + " " + e.instance +
+                    " " + e.message);
+    }
+    return out;
+  };
+  auto a = run(11);
+  auto b = run(11);
+  EXPECT_EQ(a, b);
+  EXPECT_GT(a.size(), 10u);
+}
+
+}  // namespace
+}  // namespace lifeline

@@ -1,0 +1,108 @@
+#include "testing/sim_heartbeats.h"
+
+namespace lifeline {
+
+SimHeartbeats::SimHeartbeats(EventLoop& loop, SimProvider& provider,
+                             Controller& controller, SimHeartbeatConfig config)
+    : loop_(loop), provider_(provider), controller_(controller),
+      config_(config) {
+  provider_.SetTruthListener([this](const std::string& id) {
+    if (tracked_.count(id)) Update(id);
+  });
+  controller_.SetInstanceObserver(this);
+}
+
+void SimHeartbeats::OnInstanceAdded(const InstanceRecord& rec,
+                                    const GroupSpec& spec) {
+  if (!spec.check_application) return;
+  Tracked& t = tracked_[rec.info.id];
+  t.zone = rec.info.zone;
+  t.grace = spec.grace_period;
+  Update(rec.info.id);
+}
+
+void SimHeartbeats::OnInstanceRemoved(const std::string& id) {
+  tracked_.erase(id);
+}
+
+bool SimHeartbeats::Audible(const std::string& id, const Tracked& t) const {
+  if (partitioned_.count("") || partitioned_.count(t.zone)) return false;
+  auto truth = provider_.GroundTruth(id);
+  return truth && truth->app_alive();
+}
+
+void SimHeartbeats::Emit(const std::string& id, AppHealth h,
+                         const std::string& source,
+                         const std::string& reason) {
+  auto it = tracked_.find(id);
+  if (it == tracked_.end()) return;
+  it->second.state = h;
+  AppHealthTransition tr;
+  tr.instance_id = id;
+  tr.health = h;
+  tr.at = loop_.Now();
+  tr.source = source;
+  tr.reason = reason;
+  controller_.OnAppHealth(tr);
+}
+
+void SimHeartbeats::Update(const std::string& id) {
+  Tracked& t = tracked_[id];
+  bool audible = Audible(id, t);
+  uint64_t epoch = ++t.epoch;
+  auto later = [this, id, epoch](Duration d, std::function<void(Tracked&)> fn) {
+    loop_.RunAfter(d, [this, id, epoch, fn] {
+      auto it = tracked_.find(id);
+      if (it != tracked_.end() && it->second.epoch == epoch) fn(it->second);
+    });
+  };
+  if (audible) {
+    later(config_.first_heartbeat, [this, id](Tracked& x) {
+      x.heard = true;
+      if (x.agent_failing) {
+        Emit(id, AppHealth::kFailed, "agent", "agent reports failing");
+      } else if (x.state != AppHealth::kOk) {
+        Emit(id, AppHealth::kOk, "heartbeat", "heartbeats arrive");
+      }
+    });
+  } else if (t.heard) {
+    later(config_.suspect_after, [this, id](Tracked&) {
+      Emit(id, AppHealth::kSuspect, "heartbeat", "heartbeats late");
+    });
+    later(config_.fail_after, [this, id](Tracked& x) {
+      x.heard = false;
+      Emit(id, AppHealth::kFailed, "heartbeat",
+           "no heartbeat for " + FormatDuration(config_.fail_after));
+    });
+  } else if (t.state == AppHealth::kUnknown) {
+    // Never heard from: the detector's grace before the first heartbeat.
+    later(t.grace, [this, id](Tracked&) {
+      Emit(id, AppHealth::kFailed, "heartbeat",
+           "no first heartbeat within the grace period");
+    });
+  }
+}
+
+void SimHeartbeats::PartitionZone(const std::string& zone) {
+  partitioned_.insert(zone);
+  for (auto& [id, t] : tracked_) {
+    if (zone.empty() || t.zone == zone) Update(id);
+  }
+}
+
+void SimHeartbeats::HealPartition(const std::string& zone) {
+  partitioned_.erase(zone);
+  for (auto& [id, t] : tracked_) {
+    if (zone.empty() || t.zone == zone) Update(id);
+  }
+}
+
+void SimHeartbeats::ReportFailing(const std::string& id, bool failing) {
+  auto it = tracked_.find(id);
+  if (it == tracked_.end()) return;
+  it->second.agent_failing = failing;
+  if (!failing) it->second.state = AppHealth::kUnknown;
+  Update(id);
+}
+
+}  // namespace lifeline
