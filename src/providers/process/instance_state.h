@@ -12,13 +12,15 @@ namespace lifeline {
 struct ProcessProvider::Instance {
   process::InstanceRecord rec;  // mirrored in instances/<id>.json
   int pidfd = -1;               // >= 0 while a live process is watched
+  bool preparing = false;       // Launch still copying snapshots: kPending
   bool terminating = false;     // Terminate accepted; no more restarts
   bool stopping = false;        // Stop/Terminate in progress: kStopping
   // Operation that started the SIGTERM/SIGKILL sequence, or nullptr.
   const char* killing_op = nullptr;
   EventLoop::TimerId grace_timer = EventLoop::kNoTimer;
   EventLoop::TimerId kill_timer = EventLoop::kNoTimer;
-  // Run, in order, once the process is down (or the kill failed).
+  // Run, in order, once the process is down (or the kill failed), or once
+  // a launch in preparation has finished.
   std::vector<Continuation> on_down;
 };
 

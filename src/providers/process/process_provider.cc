@@ -58,6 +58,8 @@ ProcessProvider::ProcessProvider(EventLoop& loop, const Clock& clock,
 }
 
 ProcessProvider::~ProcessProvider() {
+  alive_.reset();
+  for (auto& [key, worker] : copiers_) worker.join();
   loop_.Cancel(log_timer_);
   for (auto& [id, inst] : instances_) {
     loop_.Cancel(inst->grace_timer);
@@ -237,12 +239,14 @@ void ProcessProvider::OnProcessExit(const std::string& id) {
 
 void ProcessProvider::KillThen(Instance& inst, const char* op,
                                Continuation then) {
-  if (inst.pidfd < 0) {
+  if (inst.pidfd < 0 && !inst.preparing) {
     then(Status::Ok());
     return;
   }
   inst.on_down.push_back(std::move(then));
-  if (inst.killing_op != nullptr) return;  // a sequence is already running
+  // Runs when the launch in preparation ends, or when the kill sequence
+  // already running ends.
+  if (inst.preparing || inst.killing_op != nullptr) return;
   inst.killing_op = op;
   SignalInstance(inst.pidfd, inst.rec.pid, SIGTERM);
   // A stopped process only acts on SIGTERM once continued.
@@ -279,7 +283,10 @@ InstanceStatus ProcessProvider::StatusOf(const Instance& inst) const {
   InstanceStatus s;
   s.id = inst.rec.id;
   s.system_check = CheckState::kOk;
-  if (inst.pidfd >= 0) {
+  if (inst.preparing) {
+    s.lifecycle = Lifecycle::kPending;
+    s.instance_check = CheckState::kInitializing;
+  } else if (inst.pidfd >= 0) {
     s.lifecycle = inst.stopping ? Lifecycle::kStopping : Lifecycle::kRunning;
     auto stat = process::ReadProcStat(inst.rec.pid);
     bool healthy = stat.ok() && stat->start_time == inst.rec.start_time &&
@@ -304,24 +311,26 @@ void ProcessProvider::ListZones(Done<std::vector<ZoneInfo>> done) {
   Complete(std::move(done), std::move(zones));
 }
 
-void ProcessProvider::Launch(const LaunchRequest& request,
+void ProcessProvider::Launch(const LaunchRequest& req,
                              Done<InstanceInfo> done) {
-  Complete(std::move(done), DoLaunch(request));
-}
-
-Result<InstanceInfo> ProcessProvider::DoLaunch(const LaunchRequest& req) {
+  auto fail = [this, &done](Status st) {
+    Complete(std::move(done), std::move(st));
+  };
   std::string op = "process: Launch(group " + req.group + ", token '" +
                    req.idempotency_token + "'): ";
-  if (!init_status_.ok())
-    return FailedPrecondition(op + init_status_.message());
+  if (!init_status_.ok()) {
+    return fail(FailedPrecondition(op + init_status_.message()));
+  }
   if (!process::IsSafeName(req.group)) {
-    return InvalidArgument(op + "group name must be 1-64 of [A-Za-z0-9._-]");
+    return fail(
+        InvalidArgument(op + "group name must be 1-64 of [A-Za-z0-9._-]"));
   }
   if (req.spec.command.empty()) {
-    return InvalidArgument(op + "launch spec has no command");
+    return fail(InvalidArgument(op + "launch spec has no command"));
   }
   if (req.idempotency_token.size() > 100) {
-    return InvalidArgument(op + "idempotency token longer than 100 bytes");
+    return fail(
+        InvalidArgument(op + "idempotency token longer than 100 bytes"));
   }
   std::string zone = req.zone;
   if (zone.empty()) {
@@ -340,30 +349,32 @@ Result<InstanceInfo> ProcessProvider::DoLaunch(const LaunchRequest& req) {
   }
   if (std::find(config_.zones.begin(), config_.zones.end(), zone) ==
       config_.zones.end()) {
-    return InvalidArgument(op + "unknown zone '" + zone + "'");
+    return fail(InvalidArgument(op + "unknown zone '" + zone + "'"));
   }
   uint64_t hash = process::HashLaunch(req.group, req.zone, req.spec);
   if (!req.idempotency_token.empty()) {
     if (auto entry = state_.FindToken(req.idempotency_token)) {
       if (entry->launch_hash != hash) {
-        return InvalidArgument(op +
-                               "token already used by a different "
-                               "launch (instance " +
-                               entry->instance_id + ")");
+        return fail(InvalidArgument(op +
+                                    "token already used by a different "
+                                    "launch (instance " +
+                                    entry->instance_id + ")"));
       }
-      if (const Instance* inst = Find(entry->instance_id)) return InfoOf(*inst);
+      if (const Instance* inst = Find(entry->instance_id)) {
+        return Complete(std::move(done), Result<InstanceInfo>(InfoOf(*inst)));
+      }
       InstanceInfo gone;
       gone.id = entry->instance_id;
       gone.group = req.group;
       gone.lifecycle = Lifecycle::kTerminated;
       gone.launch_token = req.idempotency_token;
-      return gone;
+      return Complete(std::move(done), Result<InstanceInfo>(gone));
     }
   }
   std::string id;
   do {
     auto n = state_.Next("instance");
-    if (!n.ok()) return process::WithContext(n.status(), op);
+    if (!n.ok()) return fail(process::WithContext(n.status(), op));
     id = req.group + "-" + ZoneSuffix(zone) + "-" + std::to_string(*n);
   } while (Find(id) != nullptr || fs::exists(state_.RecordPath(id)));
 
@@ -386,23 +397,72 @@ Result<InstanceInfo> ProcessProvider::DoLaunch(const LaunchRequest& req) {
   if (st.ok() && !r.token.empty()) {
     st = state_.SaveToken(r.token, {id, hash});
   }
-  if (st.ok()) st = PrepareVolumes(req, *inst);
+  CopyJobs copies;
+  if (st.ok()) st = PrepareVolumes(req, *inst, &copies);
   if (!st.ok()) {
     AbandonLaunch(id, r.token);
-    return process::WithContext(st, op);
+    return fail(process::WithContext(st, op));
   }
-  Instance& ref = *inst;
+  inst->preparing = true;
   instances_[id] = std::move(inst);
-  if (!req.stopped) {
-    if (Status spawn = SpawnProcess(ref); !spawn.ok() && ref.pidfd < 0) {
-      std::string token = ref.rec.token;
-      instances_.erase(id);
-      AbandonLaunch(id, token);
-      return spawn;
-    }
+  if (copies.empty()) return FinishLaunch(id, Status::Ok(), std::move(done));
+  RunCopies(std::move(copies), [this, id, done](Status copied) {
+    FinishLaunch(id, copied, done);
+  });
+}
+
+void ProcessProvider::FinishLaunch(const std::string& id, Status copied,
+                                   Done<InstanceInfo> done) {
+  Instance* inst = Find(id);
+  if (inst == nullptr) return;  // operations wait for preparation to end
+  inst->preparing = false;
+  std::string op = "process: Launch(" + id + "): ";
+  Status st = process::WithContext(copied, op);
+  if (st.ok() && !inst->terminating && inst->rec.want_running) {
+    st = SpawnProcess(*inst);
+    // Running and watched: a failed record write alone does not fail it.
+    if (inst->pidfd >= 0) st = Status::Ok();
   }
-  Notify(ref);
-  return InfoOf(ref);
+  std::vector<Continuation> waiters = std::move(inst->on_down);
+  inst->on_down.clear();
+  if (!st.ok()) {
+    std::string token = inst->rec.token;
+    instances_.erase(id);
+    AbandonLaunch(id, token);
+    // Queued operations find the instance gone and answer accordingly.
+    for (auto& then : waiters) then(Status::Ok());
+    return Complete(std::move(done), st);
+  }
+  if (!inst->terminating) Notify(*inst);
+  InstanceInfo info = InfoOf(*inst);
+  for (auto& then : waiters) then(Status::Ok());  // may terminate it
+  if (Find(id) == nullptr) info.lifecycle = Lifecycle::kTerminated;
+  Complete(std::move(done), Result<InstanceInfo>(std::move(info)));
+}
+
+void ProcessProvider::RunCopies(CopyJobs jobs, Continuation then) {
+  uint64_t key = ++next_copier_;
+  std::weak_ptr<int> alive = alive_;
+  EventLoop& loop = loop_;
+  // The worker touches only the file system; its result is handed to the
+  // loop, where `this` is used only while the provider is alive.
+  copiers_[key] = std::thread([this, key, alive, &loop, jobs = std::move(jobs),
+                               then = std::move(then)]() mutable {
+    Status st;
+    for (const auto& [from, to] : jobs) {
+      st = process::CopyTree(from, to);
+      if (!st.ok()) break;
+    }
+    loop.Post([this, key, alive, then = std::move(then), st] {
+      if (alive.expired()) return;
+      auto it = copiers_.find(key);
+      if (it != copiers_.end()) {
+        it->second.join();  // it has finished: this was its last act
+        copiers_.erase(it);
+      }
+      then(st);
+    });
+  });
 }
 
 void ProcessProvider::Restart(const std::string& id, const char* op,
@@ -497,7 +557,9 @@ void ProcessProvider::Start(const std::string& id, DoneStatus done) {
     Complete(done, st);
   };
   // Behind a Stop still in progress: start once it is down.
-  if (inst->killing_op != nullptr) return KillThen(*inst, "Start", spawn);
+  if (inst->killing_op != nullptr || inst->preparing) {
+    return KillThen(*inst, "Start", spawn);
+  }
   spawn(Status::Ok());
 }
 

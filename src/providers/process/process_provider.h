@@ -15,8 +15,9 @@
 // A stopped (SIGSTOP) or zombie process is reported impaired by
 // DescribeStatus, read from /proc. Terminate, Stop, Reboot and Recover send
 // SIGTERM (+SIGCONT) to the process group, wait `terminate_grace` on a loop
-// timer, then SIGKILL; nothing blocks the loop except short file I/O
-// (records, log rotation, and data dir copies for snapshots).
+// timer, then SIGKILL. Data dir copies (snapshots, launches from
+// snapshots) run on worker threads; the loop itself does only short file
+// I/O (records, log rotation).
 //
 // Thread-safety: not thread-safe; every method, and construction and
 // destruction, on the loop thread (or before the loop runs). Completion
@@ -28,7 +29,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -134,8 +137,15 @@ class ProcessProvider final : public Provider {
 
   Instance* Find(const std::string& id);
   const Instance* Find(const std::string& id) const;
-  Result<InstanceInfo> DoLaunch(const LaunchRequest& request);
-  Status PrepareVolumes(const LaunchRequest& request, Instance& inst);
+  // (from, to) directory copies, run off the loop thread.
+  using CopyJobs = std::vector<std::pair<std::string, std::string>>;
+  Status PrepareVolumes(const LaunchRequest& request, Instance& inst,
+                        CopyJobs* copies);
+  void FinishLaunch(const std::string& id, Status copied,
+                    Done<InstanceInfo> done);
+  // Runs the copies on a worker thread; `then` runs on the loop thread
+  // with the first failure or OK (and never after destruction).
+  void RunCopies(CopyJobs jobs, Continuation then);
   void AbandonLaunch(const std::string& id, const std::string& token);
   Result<process::SnapshotRecord> UsableSnapshot(const std::string& op,
                                                  const std::string& snap_id);
@@ -169,6 +179,12 @@ class ProcessProvider final : public Provider {
   std::map<std::string, process::VolumeRecord> volumes_;
   std::map<std::string, std::string> addresses_;
   EventLoop::TimerId log_timer_ = EventLoop::kNoTimer;
+  // Copy workers by key; each is joined when its result reaches the loop,
+  // the rest on destruction.
+  std::map<uint64_t, std::thread> copiers_;
+  uint64_t next_copier_ = 0;
+  // Expires on destruction; results posted by workers check it.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace lifeline

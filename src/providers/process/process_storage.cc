@@ -93,8 +93,8 @@ Result<SnapshotRecord> ProcessProvider::UsableSnapshot(
   return snap;
 }
 
-Status ProcessProvider::PrepareVolumes(const LaunchRequest& req,
-                                       Instance& inst) {
+Status ProcessProvider::PrepareVolumes(const LaunchRequest& req, Instance& inst,
+                                       CopyJobs* copies) {
   const std::string& id = inst.rec.id;
   std::string op = "process: Launch(" + id + "): ";
   // Devices this launch has: the root data dir and one per spec volume.
@@ -113,13 +113,15 @@ Status ProcessProvider::PrepareVolumes(const LaunchRequest& req,
                              "', which the launch has no volume for");
     }
   }
-  // Creates `dir` empty, or as a copy of the snapshot given for `device`.
+  // Creates `dir` empty, or queues a copy of the snapshot given for
+  // `device` into it.
   auto create = [&](const std::string& device, const std::string& dir) {
     for (const auto& [d, snap_id] : req.volume_snapshots) {
       if (process::DeviceName(d) != device) continue;
       auto snap = UsableSnapshot(op, snap_id);
       if (!snap.ok()) return snap.status();
-      return process::CopyTree(state_.SnapshotDir(snap_id), dir);
+      copies->emplace_back(state_.SnapshotDir(snap_id), dir);
+      return Status::Ok();
     }
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -199,25 +201,40 @@ void ProcessProvider::SnapshotVolumes(const std::string& id,
   if (inst == nullptr) {
     return Complete(std::move(done), NotFound(op + "no such instance"));
   }
-  std::vector<Snapshot> out;
+  if (inst->preparing) {
+    return Complete(std::move(done),
+                    Unavailable(op + "instance is still being launched"));
+  }
+  // Records first (incomplete), then the copies off the loop, then the
+  // records again, complete: an incomplete snapshot is never restored.
+  std::vector<SnapshotRecord> snaps;
+  CopyJobs copies;
   for (const Volume& v : VolumesOf(*inst)) {
     auto n = state_.Next("snapshot");
-    if (!n.ok())
-      return Complete(std::move(done), process::WithContext(n.status(), op));
-    SnapshotRecord s{"snap-" + std::to_string(*n), v.id, v.device, id, false};
+    SnapshotRecord s;
+    if (n.ok()) s = {"snap-" + std::to_string(*n), v.id, v.device, id, false};
+    Status st = n.ok() ? state_.SaveSnapshot(s) : n.status();
+    if (!st.ok()) {
+      return Complete(std::move(done), process::WithContext(st, op));
+    }
     std::string dir = v.device == process::kRootDevice ? inst->rec.data_dir
                                                        : state_.VolumeDir(v.id);
-    Status st = state_.SaveSnapshot(s);
-    if (st.ok()) st = process::CopyTree(dir, state_.SnapshotDir(s.id));
-    if (st.ok()) {
+    copies.emplace_back(dir, state_.SnapshotDir(s.id));
+    snaps.push_back(s);
+  }
+  RunCopies(std::move(copies), [this, snaps, op, done](Status st) mutable {
+    std::vector<Snapshot> out;
+    for (SnapshotRecord& s : snaps) {
+      if (!st.ok()) break;
       s.complete = true;
       st = state_.SaveSnapshot(s);
+      out.push_back({s.id, s.volume_id, s.device, true});
     }
-    if (!st.ok())
+    if (!st.ok()) {
       return Complete(std::move(done), process::WithContext(st, op));
-    out.push_back({s.id, s.volume_id, s.device, true});
-  }
-  Complete(std::move(done), std::move(out));
+    }
+    Complete(std::move(done), std::move(out));
+  });
 }
 
 void ProcessProvider::AttachVolume(const std::string& volume_id,

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "providers/process/instance_record.h"
@@ -50,6 +51,56 @@ TEST_F(ProcessProviderTest, ASnapshotOfTheDataDirReachesTheReplacement) {
   LaunchRequest no_device = Request(Shell("exec sleep 1000"), "replace-3");
   no_device.volume_snapshots = {{"/dev/sdz", snap.id}};
   EXPECT_EQ(Launch(no_device).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProcessProviderTest, OperationsWaitForALaunchStillCopyingItsSnapshot) {
+  MakeProvider();
+  auto old = Launch(Request(Shell("echo v1 > state && exec sleep 1000")));
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(WaitForFile(DataDir(old->id) + "/state"));
+  auto snaps = loop_.Call<Result<std::vector<Snapshot>>>(
+      [&](auto done) { provider_->SnapshotVolumes(old->id, done); });
+  ASSERT_TRUE(snaps.ok()) << snaps.status().ToString();
+
+  // The copy runs on a worker and reports back through the loop, so within
+  // one loop task the new instance (web-b-2, by the id counter) is pending.
+  LaunchRequest req = Request(Shell("exec sleep 1000"), "pending", "zone-b");
+  req.volume_snapshots = {{"data", (*snaps)[0].id}};
+  LaunchRequest stopped_req = req;
+  stopped_req.idempotency_token = "pending-then-stopped";
+  std::vector<Result<InstanceInfo>> launches;  // loop thread only
+  std::vector<Status> ops;
+  std::vector<InstanceStatus> during;
+  loop_.RunOnLoop([&] {
+    auto on_launch = [&](Result<InstanceInfo> r) { launches.push_back(r); };
+    auto on_op = [&](Status st) { ops.push_back(st); };
+    provider_->Launch(req, on_launch);
+    provider_->Launch(req, on_launch);  // same token, while pending
+    provider_->DescribeStatus({"web-b-2"}, [&](auto r) { during = *r; });
+    provider_->Terminate("web-b-2", on_op);
+    provider_->Launch(stopped_req, on_launch);  // web-b-3
+    provider_->Stop("web-b-3", on_op);
+    return 0;
+  });
+  ASSERT_TRUE(
+      loop_.WaitUntil([&] { return launches.size() == 3 && ops.size() == 2; }));
+  ASSERT_EQ(during.size(), 1u);
+  EXPECT_EQ(during[0].lifecycle, Lifecycle::kPending);
+  // The duplicate answers at once; the two copies finish in either order.
+  ASSERT_TRUE(launches[0].ok() && launches[1].ok() && launches[2].ok());
+  EXPECT_EQ(launches[0]->id, "web-b-2");
+  EXPECT_EQ(launches[0]->lifecycle, Lifecycle::kPending);
+  std::map<std::string, Lifecycle> finished;
+  for (int i = 1; i < 3; ++i)
+    finished[launches[i]->id] = launches[i]->lifecycle;
+  EXPECT_EQ(finished, (std::map<std::string, Lifecycle>{
+                          {"web-b-2", Lifecycle::kTerminated},
+                          {"web-b-3", Lifecycle::kStopped}}));
+  EXPECT_TRUE(ops[0].ok() && ops[1].ok());
+  EXPECT_EQ(StatusOf("web-b-2").lifecycle, Lifecycle::kTerminated);
+  EXPECT_FALSE(fs::exists(config_.state_dir + "/data/web-b-2"));
+  EXPECT_EQ(Pid("web-b-3"), 0);
+  EXPECT_EQ(ReadFile(DataDir("web-b-3") + "/state"), "v1\n");
 }
 
 TEST_F(ProcessProviderTest, AFreshProviderReadoptsRunningInstances) {
