@@ -80,9 +80,11 @@ Result<HttpResponse> CurlHttp::Perform(const HttpRequest& request) {
   for (const std::string& h : request.headers) {
     headers = curl_slist_append(headers, h.c_str());
   }
-  // Without this, curl sends "Expect: 100-continue" for larger bodies and
-  // waits for the server before sending them.
-  headers = curl_slist_append(headers, "Expect:");
+  // No "Expect:" override here: libcurl's SigV4 signs every header it is
+  // given, even an empty one that only removes a default, and a header that
+  // is signed but never sent fails verification (AuthFailure). Bodies over
+  // curl's threshold use Expect: 100-continue (unsigned); bound its wait.
+  curl_easy_setopt(curl_, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
   curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
   CURLcode rc = curl_easy_perform(curl_);
   curl_slist_free_all(headers);

@@ -53,7 +53,8 @@ std::string FindOnPath(const std::string& program) {
   return "";
 }
 
-Result<std::unique_ptr<MotoServer>> MotoServer::Start(Duration timeout) {
+Result<std::unique_ptr<MotoServer>> MotoServer::Start(
+    Duration timeout, const std::vector<std::string>& extra_env) {
   std::string exe = FindOnPath("moto_server");
   if (exe.empty()) return NotFound("moto_server is not on PATH");
   int port = FreePort();
@@ -78,8 +79,14 @@ Result<std::unique_ptr<MotoServer>> MotoServer::Start(Duration timeout) {
                              const_cast<char*>("-p"),
                              port_arg.data(),
                              nullptr};
-  int rc =
-      posix_spawn(&m->pid_, exe.c_str(), &actions, &attr, argv.data(), environ);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  for (const std::string& e : extra_env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
+  int rc = posix_spawn(&m->pid_, exe.c_str(), &actions, &attr, argv.data(),
+                       envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   close(pipefd[1]);

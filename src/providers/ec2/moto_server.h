@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -26,7 +27,11 @@ class MotoServer {
  public:
   // kNotFound when moto_server is not on PATH (tests skip then);
   // kUnavailable when it did not come up within `timeout`.
-  static Result<std::unique_ptr<MotoServer>> Start(Duration timeout);
+  // extra_env: "NAME=value" entries added to moto's environment (e.g.
+  // INITIAL_NO_AUTH_ACTION_COUNT=3 makes it verify signatures after three
+  // requests).
+  static Result<std::unique_ptr<MotoServer>> Start(
+      Duration timeout, const std::vector<std::string>& extra_env = {});
   ~MotoServer();
   MotoServer(const MotoServer&) = delete;
   MotoServer& operator=(const MotoServer&) = delete;

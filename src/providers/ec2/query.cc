@@ -63,6 +63,8 @@ std::string FormEncode(std::string_view s) {
                       c == '.' || c == '~';
     if (unreserved) {
       out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';  // form encoding, as botocore sends it
     } else {
       out += '%';
       out += kHex[c >> 4];

@@ -36,7 +36,7 @@ class Ec2Query {
   }
 
   // "Action=<action>&Version=<version>&k=v..." with every key and value
-  // percent-encoded (RFC 3986 unreserved characters kept).
+  // form-encoded (see FormEncode).
   std::string Body(std::string_view version) const;
 
  private:
@@ -45,7 +45,10 @@ class Ec2Query {
   int filters_ = 0;
 };
 
-// Percent-encodes everything outside A-Z a-z 0-9 - _ . ~
+// application/x-www-form-urlencoded: A-Z a-z 0-9 - _ . ~ are kept, a space
+// becomes '+', every other byte is percent-encoded. This is byte for byte
+// what botocore sends, so verifiers that re-encode the parsed form (moto)
+// compute the same SigV4 payload hash as AWS, which hashes the raw body.
 std::string FormEncode(std::string_view s);
 // Standard base64 (EC2's UserData encoding).
 std::string Base64Encode(std::string_view s);

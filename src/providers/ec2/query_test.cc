@@ -34,9 +34,9 @@ TEST(Ec2Query, ReplaceOverwritesOrAppends) {
   EXPECT_EQ(q.Get("Missing"), "");
 }
 
-TEST(FormEncode, KeepsUnreservedAndPercentEncodesTheRest) {
+TEST(FormEncode, KeepsUnreservedSpaceAsPlusAndPercentEncodesTheRest) {
   EXPECT_EQ(FormEncode("AZaz09-_.~"), "AZaz09-_.~");
-  EXPECT_EQ(FormEncode("a b/c+d=e&f:g"), "a%20b%2Fc%2Bd%3De%26f%3Ag");
+  EXPECT_EQ(FormEncode("a b/c+d=e&f:g"), "a+b%2Fc%2Bd%3De%26f%3Ag");
   EXPECT_EQ(FormEncode("\xc3\xa9"), "%C3%A9");
 }
 
