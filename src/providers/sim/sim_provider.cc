@@ -53,10 +53,57 @@ Duration SimProvider::SampleLatency(SimOp op) {
 }
 
 void SimProvider::ScheduleAfter(Duration d, std::function<void()> fn) {
-  loop_.RunAfter(d, [alive = std::weak_ptr<bool>(alive_), fn = std::move(fn)] {
-    auto a = alive.lock();
-    if (a && *a) fn();
-  });
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(tasks_.size());
+    tasks_.push_back(std::move(fn));
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    tasks_[slot] = std::move(fn);
+  }
+  Enqueue(d, Work{0, 0, slot, 0, kTaskWork});
+}
+
+// Every completion and boot waits in the provider's own queue of small
+// records behind a single loop timer: a million in-flight launches cost the
+// loop one timer, not two million.
+void SimProvider::Enqueue(Duration d, Work w) {
+  w.due_ns = (loop_.Now() + d).time_since_epoch().count();
+  w.seq = next_work_seq_++;
+  work_.push(w);
+  if (work_timer_ != EventLoop::kNoTimer && w.due_ns >= work_timer_due_) {
+    return;
+  }
+  if (work_timer_ != EventLoop::kNoTimer) loop_.Cancel(work_timer_);
+  ArmWorkTimer();
+}
+
+void SimProvider::ArmWorkTimer() {
+  work_timer_due_ = work_.top().due_ns;
+  work_timer_ = loop_.RunAt(MonoTime(Duration(work_timer_due_)),
+                            [this, alive = std::weak_ptr<bool>(alive_)] {
+                              auto a = alive.lock();
+                              if (a && *a) RunDueWork();
+                            });
+}
+
+void SimProvider::RunDueWork() {
+  work_timer_ = EventLoop::kNoTimer;
+  int64_t now = loop_.Now().time_since_epoch().count();
+  while (!work_.empty() && work_.top().due_ns <= now) {
+    Work w = work_.top();
+    work_.pop();
+    if (w.kind == kBootWork) {
+      Boot(w.index, w.epoch);
+      continue;
+    }
+    std::function<void()> fn = std::move(tasks_[w.index]);
+    tasks_[w.index] = nullptr;
+    free_slots_.push_back(w.index);
+    fn();
+  }
+  if (!work_.empty() && work_timer_ == EventLoop::kNoTimer) ArmWorkTimer();
 }
 
 void SimProvider::Schedule(SimOp op, std::function<void()> fn) {

@@ -48,6 +48,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -229,6 +230,20 @@ class SimProvider final : public Provider {
     uint32_t volume = 0;
     std::string device;
   };
+  // Scheduled work: a boot (index = instance) or a task (index = slot in
+  // tasks_).
+  static constexpr uint8_t kBootWork = 0;
+  static constexpr uint8_t kTaskWork = 1;
+  struct Work {
+    int64_t due_ns = 0;
+    uint64_t seq = 0;  // scheduling order among equal due times
+    uint32_t index = 0;
+    uint16_t epoch = 0;
+    uint8_t kind = kTaskWork;
+    bool operator>(const Work& o) const {
+      return due_ns != o.due_ns ? due_ns > o.due_ns : seq > o.seq;
+    }
+  };
   struct Degradation {
     double error_ratio = 0;
     double latency_ms = 0;
@@ -246,6 +261,9 @@ class SimProvider final : public Provider {
   Duration SampleLatency(SimOp op);
   void Schedule(SimOp op, std::function<void()> fn);
   void ScheduleAfter(Duration d, std::function<void()> fn);
+  void Enqueue(Duration d, Work w);
+  void ArmWorkTimer();
+  void RunDueWork();
   void Finish(SimOp op, const Status& st);
   using InstanceOpFn = Status (SimProvider::*)(const std::string& id,
                                                const std::string& what);
@@ -271,6 +289,7 @@ class SimProvider final : public Provider {
                        const std::string& what);
   std::vector<InstanceStatus> DoDescribe(const std::vector<std::string>& ids);
   void ArmBoot(SimIndex i, Duration delay);
+  void Boot(SimIndex i, uint16_t epoch);
 
   // State helpers (sim_provider_state.cc).
   std::optional<uint16_t> ZoneIndex(std::string_view zone) const;
@@ -339,6 +358,13 @@ class SimProvider final : public Provider {
   std::array<SimOpCounters, kSimOpCount> counters_{};
   uint64_t instances_created_ = 0;
   std::vector<SimTerminateRecord> terminate_log_;
+
+  std::priority_queue<Work, std::vector<Work>, std::greater<>> work_;
+  std::vector<std::function<void()>> tasks_;
+  std::vector<uint32_t> free_slots_;
+  uint64_t next_work_seq_ = 0;
+  EventLoop::TimerId work_timer_ = EventLoop::kNoTimer;
+  int64_t work_timer_due_ = 0;
 
   StatusSink sink_;
   TruthListener truth_listener_;

@@ -91,18 +91,20 @@ Result<SimIndex> SimProvider::DoLaunch(const LaunchRequest& r,
 }
 
 void SimProvider::ArmBoot(SimIndex i, Duration delay) {
-  uint16_t epoch = instances_[i].epoch;
-  ScheduleAfter(delay, [this, i, epoch] {
-    Instance& in = instances_[i];
-    if (in.epoch != epoch || in.lifecycle != Lifecycle::kPending) return;
-    ++counters_[static_cast<size_t>(SimOp::kBoot)].calls;
-    ++counters_[static_cast<size_t>(SimOp::kBoot)].succeeded;
-    Mutate(i, [&](Instance& inst) {
-      Lifecycle next =
-          inst.boot_to_stopped ? Lifecycle::kStopped : Lifecycle::kRunning;
-      inst.boot_to_stopped = false;
-      SetLifecycle(i, next);
-    });
+  Enqueue(delay, Work{0, 0, i, instances_[i].epoch, kBootWork});
+}
+
+void SimProvider::Boot(SimIndex i, uint16_t epoch) {
+  Instance& in = instances_[i];
+  // A stop, termination or second start since then makes it stale.
+  if (in.epoch != epoch || in.lifecycle != Lifecycle::kPending) return;
+  ++counters_[static_cast<size_t>(SimOp::kBoot)].calls;
+  ++counters_[static_cast<size_t>(SimOp::kBoot)].succeeded;
+  Mutate(i, [&](Instance& inst) {
+    Lifecycle next =
+        inst.boot_to_stopped ? Lifecycle::kStopped : Lifecycle::kRunning;
+    inst.boot_to_stopped = false;
+    SetLifecycle(i, next);
   });
 }
 

@@ -91,10 +91,13 @@ Status SimProvider::CheckCapacity(uint16_t zone,
 }
 
 uint32_t SimProvider::InternGroup(const std::string& group) {
-  auto [it, inserted] =
-      group_index_.emplace(group, static_cast<uint32_t>(groups_.size()));
-  if (inserted) groups_.push_back(group);
-  return it->second;
+  if (auto it = group_index_.find(group); it != group_index_.end()) {
+    return it->second;
+  }
+  uint32_t g = static_cast<uint32_t>(groups_.size());
+  groups_.push_back(group);
+  group_index_.emplace(group, g);
+  return g;
 }
 
 uint32_t SimProvider::InternSpec(uint32_t group, const LaunchSpec& spec) {
