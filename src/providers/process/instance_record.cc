@@ -71,6 +71,7 @@ std::string EncodeRecord(const InstanceRecord& r) {
             {"spec_hash", r.spec_hash},
             {"data_dir", r.data_dir},
             {"want_running", r.want_running},
+            {"launched", r.launched},
             {"pid", r.pid},
             {"start_time", r.start_time},
             {"launch_time", FormatWallTime(r.launch_time)},
@@ -94,6 +95,7 @@ Result<InstanceRecord> DecodeRecord(std::string_view text,
     r.spec_hash = j.at("spec_hash").get<uint64_t>();
     r.data_dir = j.at("data_dir").get<std::string>();
     r.want_running = j.at("want_running").get<bool>();
+    r.launched = j.value("launched", true);
     r.pid = j.at("pid").get<int>();
     r.start_time = j.at("start_time").get<uint64_t>();
     if (!ParseWallTime(j.at("launch_time").get<std::string>(),

@@ -30,6 +30,9 @@ struct InstanceRecord {
   // false after Stop. A running-wanted record without a live process is an
   // instance that died by itself.
   bool want_running = true;
+  // False while Launch is still copying snapshots into the volumes; a
+  // record found so after a restart is a launch that never finished.
+  bool launched = true;
   int pid = 0;              // 0: no process
   uint64_t start_time = 0;  // of pid
   WallTime launch_time{};

@@ -19,6 +19,7 @@ InstanceRecord SampleRecord() {
   r.spec_hash = HashLaunch(r.group, r.zone, r.spec);
   r.data_dir = "/var/lib/lifeline/data/web-a-3";
   r.want_running = false;
+  r.launched = false;
   r.pid = 4121;
   r.start_time = 18446744073709551000ull;
   ParseWallTime("2026-01-01T00:00:03.250Z", &r.launch_time);

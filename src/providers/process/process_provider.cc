@@ -95,6 +95,12 @@ Status ProcessProvider::Adopt() {
   std::vector<Status> errors;
   for (auto& rec : state_.LoadRecords(&errors)) {
     if (Find(rec.id) != nullptr) continue;
+    if (!rec.launched) {
+      // The daemon stopped while this launch copied its snapshots; no
+      // process was started. Like a failed EC2 launch it ends terminated.
+      AbandonLaunch(rec.id, rec.token, /*keep_token=*/true);
+      continue;
+    }
     auto inst = std::make_unique<Instance>();
     inst->rec = std::move(rec);
     InstanceRecord& r = inst->rec;
@@ -389,6 +395,7 @@ void ProcessProvider::Launch(const LaunchRequest& req,
   r.data_dir = state_.DataDir(id);
   r.want_running = !req.stopped;
   r.launch_time = clock_.WallNow();
+  r.launched = req.volume_snapshots.empty();
   op = "process: Launch(" + id + "): ";
   // Record and token first: a daemon crash after this point leaves a
   // stopped instance (re-launch with the token finds it), never a
@@ -418,6 +425,10 @@ void ProcessProvider::FinishLaunch(const std::string& id, Status copied,
   inst->preparing = false;
   std::string op = "process: Launch(" + id + "): ";
   Status st = process::WithContext(copied, op);
+  if (st.ok() && !inst->rec.launched) {
+    inst->rec.launched = true;
+    st = process::WithContext(SaveRecord(*inst), op);
+  }
   if (st.ok() && !inst->terminating && inst->rec.want_running) {
     st = SpawnProcess(*inst);
     // Running and watched: a failed record write alone does not fail it.

@@ -146,7 +146,11 @@ class ProcessProvider final : public Provider {
   // Runs the copies on a worker thread; `then` runs on the loop thread
   // with the first failure or OK (and never after destruction).
   void RunCopies(CopyJobs jobs, Continuation then);
-  void AbandonLaunch(const std::string& id, const std::string& token);
+  // Removes what a launch that did not finish created. The token entry is
+  // removed too (a retry launches afresh) unless keep_token, when a retry
+  // finds the instance terminated.
+  void AbandonLaunch(const std::string& id, const std::string& token,
+                     bool keep_token = false);
   Result<process::SnapshotRecord> UsableSnapshot(const std::string& op,
                                                  const std::string& snap_id);
   Status SpawnProcess(Instance& inst);

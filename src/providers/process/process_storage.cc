@@ -143,7 +143,7 @@ Status ProcessProvider::PrepareVolumes(const LaunchRequest& req, Instance& inst,
 }
 
 void ProcessProvider::AbandonLaunch(const std::string& id,
-                                    const std::string& token) {
+                                    const std::string& token, bool keep_token) {
   std::error_code ec;
   for (auto it = volumes_.begin(); it != volumes_.end();) {
     if (it->second.instance_id == id) {
@@ -157,7 +157,7 @@ void ProcessProvider::AbandonLaunch(const std::string& id,
   (void)state_.SaveVolumes(volumes_);
   fs::remove_all(state_.DataDir(id), ec);
   fs::remove_all(state_.AttachDir(id), ec);
-  if (!token.empty()) (void)state_.RemoveToken(token);
+  if (!token.empty() && !keep_token) (void)state_.RemoveToken(token);
   (void)state_.RemoveRecord(id);
 }
 

@@ -170,6 +170,31 @@ TEST_F(ProcessProviderTest,
   EXPECT_TRUE(listed.empty());
 }
 
+TEST_F(ProcessProviderTest, ALaunchCutShortByADaemonStopEndsTerminated) {
+  MakeProvider();
+  LaunchRequest req = Request(Shell("exec sleep 1000"), "cut-short");
+  req.stopped = true;
+  auto info = Launch(req);
+  ASSERT_TRUE(info.ok());
+  std::string data = DataDir(info->id);
+  DestroyProvider();
+  // As the record reads while snapshots are still being copied.
+  std::string path = config_.state_dir + "/instances/" + info->id + ".json";
+  auto record = DecodeRecord(*ReadWholeFile(path), path);
+  ASSERT_TRUE(record.ok());
+  record->launched = false;
+  ASSERT_TRUE(WriteFileAtomically(path, EncodeRecord(*record)).ok());
+
+  MakeProvider();
+  EXPECT_EQ(StatusOf(info->id).lifecycle, Lifecycle::kTerminated);
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(data));
+  auto retry = Launch(req);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->id, info->id);
+  EXPECT_EQ(retry->lifecycle, Lifecycle::kTerminated);
+}
+
 TEST_F(ProcessProviderTest, AnInstanceThatDiedWhileTheDaemonWasDownIsStopped) {
   MakeProvider();
   auto info = Launch(Request(Shell("exec sleep 1000")));
