@@ -65,6 +65,7 @@ void Controller::Reconcile(const std::string& name) {
   }
   int have = active + launching;
   int desired = g->spec.desired;
+  ReconcileWarmPool(*g);
   if (have < desired) {
     int started = 0;
     for (int i = 0; i < desired - have; ++i) {
@@ -80,32 +81,53 @@ void Controller::Reconcile(const std::string& name) {
              "zones");
     }
   } else if (active > desired) {
-    StartScaleIn(*g, active - desired);
+    ScaleInSurplus(*g, active - desired);
+  } else if (launching == 0) {
+    MaybeRebalance(*g);
   }
 }
 
-void Controller::StartLaunch(GroupRuntime& g, const std::string& zone) {
+void Controller::StartLaunch(GroupRuntime& g, const std::string& zone,
+                             bool rebalance) {
   Workflow& wf = NewWorkflow(WorkflowKind::kLaunch, g.spec.name);
   wf.zone = zone;
   wf.replacement_zone = zone;
   ++g.zones[zone].launching;
-  Record(EventKind::kDecision, "capacity.launch", g.spec.name, zone, "",
-         "launching an instance to reach desired capacity " +
-             std::to_string(g.spec.desired),
-         "capacity", {{"workflow", wf.id}});
+  if (rebalance) g.rebalance_launches.insert(wf.id);
+  Record(EventKind::kDecision, rebalance ? "rebalance.launch" : "capacity.launch",
+         g.spec.name, zone, "",
+         rebalance ? "launching an instance to rebalance the group's zones "
+                     "(an instance of a fuller zone retires once it is ready)"
+                   : "launching an instance to reach desired capacity " +
+                         std::to_string(g.spec.desired),
+         rebalance ? "rebalance" : "capacity", {{"workflow", wf.id}});
   Enter(wf, WorkflowState::kLaunching);
   RunLaunch(wf);
+}
+
+void Controller::OnLaunched(Workflow& w, const InstanceInfo& info) {
+  GroupRuntime* g = Runtime(w.group);
+  bool standby = g && g->standby_launches.count(w.id);
+  if (!instances_.count(info.id)) {
+    AddInstance(info, standby ? InstanceRole::kStandby : InstanceRole::kActive,
+                loop_.Now());
+  }
+  if (!g) return;
+  if (standby) PersistStandbys(*g);
+  if (g->rebalance_launches.count(w.id)) g->rebalance_new.insert(info.id);
 }
 
 void Controller::RunLaunch(Workflow& wf) {
   GroupRuntime* g = Runtime(wf.group);
   if (!g) return;
   if (wf.replacement_zone.empty()) wf.replacement_zone = wf.zone;
+  bool standby = g->standby_launches.count(wf.id) > 0;
   LaunchRequest req;
   req.group = wf.group;
   req.zone = wf.replacement_zone;
   req.spec = g->spec.launch;
   req.idempotency_token = wf.LaunchToken();
+  req.stopped = standby && g->spec.warm_pool.stopped;
   auto launched = std::make_shared<InstanceInfo>();
   ++stats_.launches;
   Call(wf, "Launch(" + wf.group + ", " + req.zone + ", token " +
@@ -118,15 +140,33 @@ void Controller::RunLaunch(Workflow& wf) {
        },
        [this, launched](Workflow& w, Status st) {
          GroupRuntime* gr = Runtime(w.group);
+         bool standby = gr && gr->standby_launches.count(w.id);
+         // Standby and rebalance launches stay in their zone: elsewhere
+         // they would not serve their purpose.
+         bool zone_bound = standby || (gr && gr->rebalance_launches.count(w.id));
          auto release = [&] {
-           if (gr) --gr->zones[w.zone].launching;
+           if (gr && !standby) --gr->zones[w.zone].launching;
          };
          if (st.ok()) {
            release();
-           if (!instances_.count(launched->id)) {
-             AddInstance(*launched, InstanceRole::kActive, loop_.Now());
+           OnLaunched(w, *launched);
+           Finish(w, true, "launched " + launched->id + " in " + launched->zone +
+                               (standby ? " (warm-pool standby)" : ""));
+         } else if (zone_bound && (IsCapacityError(st) || !st.retryable())) {
+           release();
+           if (standby) {
+             gr->warm_pool_after = loop_.Now() + std::chrono::minutes(1);
+           } else {
+             gr->rebalance_after = loop_.Now() + std::chrono::minutes(1);
            }
-           Finish(w, true, "launched " + launched->id + " in " + launched->zone);
+           Record(EventKind::kObservation,
+                  standby ? "warm_pool.refill_failed" : "rebalance.blocked",
+                  w.group, w.zone, "",
+                  std::string(standby ? "warm-pool refill" : "rebalance launch") +
+                      " in " + w.zone + " failed (" + st.ToString() +
+                      "); trying again in 1m",
+                  standby ? "warm_pool" : "rebalance", {{"workflow", w.id}});
+           Finish(w, false, st.ToString());
          } else if (IsCapacityError(st)) {
            w.tried_zones.push_back(w.replacement_zone);
            std::string next = gr ? PickLaunchZone(*gr, w.tried_zones) : "";
@@ -170,18 +210,29 @@ void Controller::RunLaunch(Workflow& wf) {
        });
 }
 
-void Controller::StartScaleIn(GroupRuntime& g, int count) {
+int Controller::StartScaleIn(GroupRuntime& g, int count, bool rebalance) {
   // Victims: unhealthy first, then from the zone with the most instances,
   // newest first; never one a workflow is acting on.
   std::vector<InstanceRecord*> candidates;
+  std::map<std::string, int> healthy;
   for (const auto& id : g.members) {
     InstanceRecord& r = instances_[id];
-    if (r.role == InstanceRole::kActive && r.workflow.empty()) {
+    if (r.role != InstanceRole::kActive) continue;
+    if (!r.verdict.unhealthy) ++healthy[r.info.zone];
+    if (r.workflow.empty() && !g.rebalance_new.count(id)) {
       candidates.push_back(&r);
     }
   }
+  if (rebalance) {
+    // A healthy victim must leave its zone at least min_healthy_per_zone.
+    std::erase_if(candidates, [&](const InstanceRecord* r) {
+      return !r->verdict.unhealthy &&
+             healthy[r->info.zone] - 1 < g.spec.min_healthy_per_zone;
+    });
+  }
   std::map<std::string, int> per_zone;
   for (auto* r : candidates) ++per_zone[r->info.zone];
+  int started = 0;
   for (int i = 0; i < count && !candidates.empty(); ++i) {
     auto best = std::max_element(
         candidates.begin(), candidates.end(),
@@ -199,23 +250,35 @@ void Controller::StartScaleIn(GroupRuntime& g, int count) {
     InstanceRecord* victim = *best;
     candidates.erase(best);
     --per_zone[victim->info.zone];
+    if (rebalance && !victim->verdict.unhealthy &&
+        --healthy[victim->info.zone] <= g.spec.min_healthy_per_zone) {
+      std::erase_if(candidates, [&](const InstanceRecord* r) {
+        return r->info.zone == victim->info.zone && !r->verdict.unhealthy;
+      });
+    }
     Workflow& wf = NewWorkflow(WorkflowKind::kScaleIn, g.spec.name);
     wf.instance = victim->info.id;
     wf.zone = victim->info.zone;
-    wf.evidence = "group above desired capacity " +
-                  std::to_string(g.spec.desired);
+    wf.evidence = rebalance ? "rebalancing: its replacement in a less full "
+                              "zone is ready"
+                            : "group above desired capacity " +
+                                  std::to_string(g.spec.desired);
     victim->workflow = wf.id;
     victim->role = InstanceRole::kRetiring;
     Account(*victim);
-    Record(EventKind::kDecision, "capacity.scale_in", g.spec.name,
+    Record(EventKind::kDecision,
+           rebalance ? "rebalance.retire" : "capacity.scale_in", g.spec.name,
            victim->info.zone, victim->info.id,
-           "terminating to reach desired capacity " +
-               std::to_string(g.spec.desired),
-           "capacity", {{"workflow", wf.id}});
+           rebalance ? std::string("terminating: ") + wf.evidence
+                     : "terminating to reach desired capacity " +
+                           std::to_string(g.spec.desired),
+           rebalance ? "rebalance" : "capacity", {{"workflow", wf.id}});
     wf.deadline = loop_.Now();
     Enter(wf, WorkflowState::kAwaitingApproval);
+    ++started;
   }
   ScheduleDecisions();
+  return started;
 }
 
 void Controller::RunScaleIn(Workflow& wf) {
@@ -239,6 +302,176 @@ void Controller::RunScaleIn(Workflow& wf) {
            RetryLater(w, st);
          }
        });
+}
+
+// ---- rebalancing --------------------------------------------------------------
+
+void Controller::ScaleInSurplus(GroupRuntime& g, int surplus) {
+  // Launch before terminate: an instance a rebalance step launched holds
+  // back one termination until it is ready for service.
+  int waiting = 0, ready = 0;
+  for (auto it = g.rebalance_new.begin(); it != g.rebalance_new.end();) {
+    auto r = instances_.find(*it);
+    if (r == instances_.end() || r->second.role != InstanceRole::kActive) {
+      it = g.rebalance_new.erase(it);
+      continue;
+    }
+    ReadyForService(InputsFor(r->second)) ? ++ready : ++waiting;
+    ++it;
+  }
+  int count = surplus - waiting;
+  if (count <= 0) return;
+  bool rebalance = ready > 0;
+  int matched = StartScaleIn(g, count, rebalance);
+  if (!rebalance) return;
+  // The step's new instances that were ready are matched by those
+  // terminations.
+  for (auto it = g.rebalance_new.begin();
+       it != g.rebalance_new.end() && matched > 0;) {
+    const InstanceRecord& r = instances_.at(*it);
+    if (ReadyForService(InputsFor(r))) {
+      it = g.rebalance_new.erase(it);
+      --matched;
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Controller::MaybeRebalance(GroupRuntime& g) {
+  const GroupSpec& spec = g.spec;
+  if (loop_.Now() < g.rebalance_after || g.in_recovery > 0 ||
+      !g.rebalance_new.empty() || !g.rebalance_launches.empty()) {
+    return;
+  }
+  for (const auto& [id, wf] : workflows_) {
+    if (wf.group == spec.name && wf.kind == WorkflowKind::kScaleIn &&
+        !g.standby_retiring.count(id)) {
+      return;  // a previous step is still retiring instances
+    }
+  }
+  std::vector<std::string> zones = LaunchableZones(g);
+  if (zones.size() < 2) return;
+  std::map<std::string, int> count;
+  for (const auto& z : zones) {
+    auto it = g.zones.find(z);
+    count[z] = it == g.zones.end() ? 0 : it->second.active;
+  }
+  // Plan moves from the fullest zone to the emptiest, one at a time, up to
+  // the step's share of the group.
+  int step = std::max(1, static_cast<int>(spec.rebalance_step_ratio *
+                                          static_cast<double>(spec.desired)));
+  std::vector<std::pair<std::string, std::string>> moves;
+  while (static_cast<int>(moves.size()) < step) {
+    auto [lo, hi] = std::minmax_element(
+        count.begin(), count.end(),
+        [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (hi->second - lo->second <= 1) break;
+    --hi->second;
+    ++lo->second;
+    moves.emplace_back(hi->first, lo->first);
+  }
+  if (moves.empty()) return;
+  std::string plan, layout;
+  for (const auto& [from, to] : moves) {
+    plan += (plan.empty() ? "" : ",") + from + "->" + to;
+  }
+  for (const auto& z : zones) {
+    auto it = g.zones.find(z);
+    layout += (layout.empty() ? "" : ",") + z + "=" +
+              std::to_string(it == g.zones.end() ? 0 : it->second.active);
+  }
+  Record(EventKind::kDecision, "rebalance.step", spec.name, "", "",
+         "zones are unbalanced; moving " + std::to_string(moves.size()) +
+             " instance(s), launch before terminate",
+         "rebalance",
+         {{"zones", layout},
+          {"moves", plan},
+          {"step_limit", std::to_string(step)},
+          {"min_healthy_per_zone", std::to_string(spec.min_healthy_per_zone)}});
+  for (const auto& [from, to] : moves) StartLaunch(g, to, /*rebalance=*/true);
+}
+
+// ---- warm pools ---------------------------------------------------------------
+
+void Controller::ReconcileWarmPool(GroupRuntime& g) {
+  const WarmPoolSpec& wp = g.spec.warm_pool;
+  // Broken standbys are dropped; the pool refills below.
+  for (const auto& id : g.members) {
+    InstanceRecord& r = instances_[id];
+    bool broken = r.verdict.unhealthy || r.parked_reason == "start_failed";
+    if (r.role != InstanceRole::kStandby || !r.workflow.empty() || !broken ||
+        r.parked_reason == "dry_run") {
+      continue;
+    }
+    std::string why = r.verdict.unhealthy ? r.verdict.evidence
+                                          : std::string("it failed to start");
+    Workflow& wf = NewWorkflow(WorkflowKind::kScaleIn, g.spec.name);
+    wf.instance = id;
+    wf.zone = r.info.zone;
+    wf.evidence = "warm-pool standby is broken (" + why + ")";
+    r.workflow = wf.id;
+    r.role = InstanceRole::kRetiring;
+    g.standby_retiring.insert(wf.id);
+    Account(r);
+    Record(EventKind::kDecision, "warm_pool.drop", g.spec.name, r.info.zone,
+           id, "terminating a broken warm-pool standby: " + why,
+           "warm_pool", {{"workflow", wf.id}});
+    wf.deadline = loop_.Now();
+    Enter(wf, WorkflowState::kAwaitingApproval);
+    ScheduleDecisions();
+  }
+  if (wp.min_size <= 0 || loop_.Now() < g.warm_pool_after) return;
+  int max_prepared =
+      wp.max_prepared > 0
+          ? wp.max_prepared
+          : wp.min_size * static_cast<int>(g.spec.zones.size());
+  std::map<std::string, int> have;
+  int prepared = 0;
+  for (const auto& [zone, c] : g.zones) {
+    have[zone] += c.standby;
+    prepared += c.standby;
+  }
+  for (const auto& [wf, zone] : g.standby_launches) {
+    ++have[zone];
+    ++prepared;
+  }
+  for (const auto& zone : LaunchableZones(g)) {
+    while (have[zone] < wp.min_size && prepared < max_prepared) {
+      StartStandbyLaunch(g, zone);
+      ++have[zone];
+      ++prepared;
+    }
+  }
+}
+
+void Controller::StartStandbyLaunch(GroupRuntime& g, const std::string& zone) {
+  Workflow& wf = NewWorkflow(WorkflowKind::kLaunch, g.spec.name);
+  wf.zone = zone;
+  wf.replacement_zone = zone;
+  g.standby_launches[wf.id] = zone;
+  Record(EventKind::kDecision, "warm_pool.launch", g.spec.name, zone, "",
+         std::string("launching a warm-pool standby (") +
+             (g.spec.warm_pool.stopped ? "stopped" : "running") + ") to keep " +
+             std::to_string(g.spec.warm_pool.min_size) + " per zone",
+         "warm_pool", {{"workflow", wf.id}});
+  Enter(wf, WorkflowState::kLaunching);
+  RunLaunch(wf);
+}
+
+void Controller::PersistStandbys(const GroupRuntime& g) {
+  std::string ids;
+  for (const auto& id : g.members) {
+    auto it = instances_.find(id);
+    if (it != instances_.end() && it->second.role == InstanceRole::kStandby) {
+      ids += (ids.empty() ? "" : ",") + id;
+    }
+  }
+  Status s = journal_->PutValue("warm_pool/" + g.spec.name, ids);
+  if (!s.ok()) {
+    Record(EventKind::kAlert, "journal.write_failed", g.spec.name, "", "",
+           "could not journal the warm pool: " + s.ToString());
+  }
 }
 
 }  // namespace lifeline

@@ -170,7 +170,17 @@ void Controller::Adopt(const std::string& group) {
       return;
     }
     // Instances launched by journaled workflows are replacements, not
-    // capacity, until their workflow promotes them.
+    // capacity, until their workflow promotes them. Warm-pool standbys are
+    // journaled by id.
+    std::set<std::string> standbys;
+    if (auto v = journal_->GetValue("warm_pool/" + group); v.ok()) {
+      std::string ids = *v;
+      for (size_t at = 0; at < ids.size();) {
+        size_t comma = std::min(ids.find(',', at), ids.size());
+        standbys.insert(ids.substr(at, comma - at));
+        at = comma + 1;
+      }
+    }
     int adopted = 0;
     WallTime wall_now = loop_.clock().WallNow();
     for (const InstanceInfo& info : *r) {
@@ -180,7 +190,8 @@ void Controller::Adopt(const std::string& group) {
       if (age < Duration::zero()) age = Duration::zero();
       // Who owns it: a journaled workflow may be acting on it (its subject)
       // or may have launched it (a replacement not yet promoted).
-      InstanceRole role = InstanceRole::kActive;
+      InstanceRole role = standbys.count(info.id) ? InstanceRole::kStandby
+                                                  : InstanceRole::kActive;
       std::string owner;
       for (auto& [id, wf] : workflows_) {
         if (wf.group != group) continue;
@@ -306,10 +317,17 @@ HealthInputs Controller::InputsFor(const InstanceRecord& rec) const {
   auto it = groups_.find(rec.info.group);
   if (it != groups_.end()) {
     const GroupSpec& spec = it->second.spec;
-    in.in_grace = loop_.Now() < rec.launched_at + spec.grace_period;
+    in.in_grace = loop_.Now() < std::max(rec.launched_at, rec.restarted_at) +
+                                    spec.grace_period;
     in.check_system = spec.check_system;
     in.check_instance = spec.check_instance;
     in.check_application = spec.check_application;
+  }
+  if (rec.role == InstanceRole::kStandby) {
+    // A standby serves nothing: kept stopped (or idle) on purpose, and its
+    // application is not expected to be heard from until it is used.
+    in.stopped_by_us = true;
+    in.check_application = false;
   }
   return in;
 }
@@ -345,7 +363,8 @@ void Controller::Reevaluate(InstanceRecord& rec) {
     no_grace.in_grace = false;
     if (EvaluateHealth(no_grace).unhealthy) {
       auto it = groups_.find(rec.info.group);
-      MonoTime end = rec.launched_at + it->second.spec.grace_period;
+      MonoTime end = std::max(rec.launched_at, rec.restarted_at) +
+                     it->second.spec.grace_period;
       std::weak_ptr<bool> alive = alive_;
       std::string id = rec.info.id;
       loop_.RunAt(end, [this, alive, id] {
@@ -363,6 +382,13 @@ void Controller::Reevaluate(InstanceRecord& rec) {
   } else if (v.unhealthy && rec.role == InstanceRole::kStandby) {
     // A broken standby is simply dropped; the pool refills.
     ScheduleReconcile(rec.info.group);
+  } else if (rec.role == InstanceRole::kActive) {
+    // A rebalance launch that is ready lets its step retire an instance.
+    auto g = groups_.find(rec.info.group);
+    if (g != groups_.end() && g->second.rebalance_new.count(rec.info.id) &&
+        ReadyForService(in)) {
+      ScheduleReconcile(rec.info.group);
+    }
   }
 }
 

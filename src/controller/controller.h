@@ -68,6 +68,7 @@ struct InstanceRecord {
   InstanceInfo info;
   InstanceRole role = InstanceRole::kActive;
   MonoTime launched_at{};
+  MonoTime restarted_at{};  // last reboot/recover/start by Lifeline
   AppHealth app = AppHealth::kUnknown;
   std::string app_source;
   std::string app_reason;
@@ -222,6 +223,18 @@ class Controller {
     std::unordered_set<std::string> members;
     std::map<std::string, ZoneCounts> zones;
     std::set<std::string> shifted;
+    // Warm pool (capacity.cc): standby launches in flight (workflow id ->
+    // zone), scale-in workflows dropping a broken standby, and when a
+    // failed refill may be tried again.
+    std::map<std::string, std::string> standby_launches;
+    std::set<std::string> standby_retiring;
+    MonoTime warm_pool_after{};
+    // Rebalancing (capacity.cc): launch workflows of the current step, the
+    // instances they launched that no termination has matched yet, and when
+    // a blocked step may be tried again.
+    std::set<std::string> rebalance_launches;
+    std::set<std::string> rebalance_new;
+    MonoTime rebalance_after{};
     int in_recovery = 0;
     bool reconcile_posted = false;
     bool adopted = false;
@@ -281,11 +294,28 @@ class Controller {
   void Reconcile(const std::string& group);
   std::string PickLaunchZone(const GroupRuntime& g,
                              const std::vector<std::string>& exclude) const;
-  void StartLaunch(GroupRuntime& g, const std::string& zone);
+  void StartLaunch(GroupRuntime& g, const std::string& zone,
+                   bool rebalance = false);
   void RunLaunch(Workflow& wf);
-  void StartScaleIn(GroupRuntime& g, int count);
+  void OnLaunched(Workflow& wf, const InstanceInfo& info);
+  // rebalance: victims spare the step's new instances and never take a
+  // zone below spec.min_healthy_per_zone healthy instances.
+  // Returns how many scale-ins it started.
+  int StartScaleIn(GroupRuntime& g, int count, bool rebalance = false);
   void RunScaleIn(Workflow& wf);
   std::vector<std::string> LaunchableZones(const GroupRuntime& g) const;
+  // Surplus above desired; rebalance launches not yet ready hold it back.
+  void ScaleInSurplus(GroupRuntime& g, int surplus);
+  void MaybeRebalance(GroupRuntime& g);
+  // Warm pools: keep spec.warm_pool.min_size standbys per launchable zone
+  // (at most max_prepared in all), drop broken ones.
+  void ReconcileWarmPool(GroupRuntime& g);
+  void StartStandbyLaunch(GroupRuntime& g, const std::string& zone);
+  void PersistStandbys(const GroupRuntime& g);
+  // recovery.cc: a replacement takes a ready standby of `zone` if there is
+  // one (starting it when stopped). False: launch one cold.
+  bool TakeStandby(Workflow& wf, GroupRuntime& g, const std::string& zone);
+  void StartTakenStandby(Workflow& wf);
 
   EventLoop& loop_;
   Provider& provider_;

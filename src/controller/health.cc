@@ -51,6 +51,13 @@ HealthVerdict EvaluateHealth(const HealthInputs& in) {
         v.evidence = "application failed: " + in.app_reason;
       }
       v.signals.push_back(source);
+    } else if (in.app == AppHealth::kUnknown && !v.unhealthy &&
+               in.lifecycle == Lifecycle::kRunning) {
+      // Past the grace period and never heard from since (re)start.
+      v.unhealthy = true;
+      v.kind = FailureKind::kApplication;
+      v.signals.push_back("heartbeat");
+      v.evidence = "no heartbeat since the instance (re)started";
     } else if (in.app == AppHealth::kSuspect && !v.unhealthy) {
       v.suspect = true;
       v.evidence = "heartbeats suspect: " + in.app_reason;

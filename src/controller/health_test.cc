@@ -86,6 +86,18 @@ TEST(Health, OperatorOpinionOverridesSignals) {
   EXPECT_FALSE(EvaluateHealth(in).unhealthy);
 }
 
+TEST(Health, NeverHeardFromAfterGraceIsAFailure) {
+  HealthInputs in = Running();
+  in.app = AppHealth::kUnknown;
+  in.in_grace = true;
+  EXPECT_FALSE(EvaluateHealth(in).unhealthy);
+  in.in_grace = false;
+  HealthVerdict v = EvaluateHealth(in);
+  EXPECT_TRUE(v.unhealthy);
+  EXPECT_EQ(v.kind, FailureKind::kApplication);
+  EXPECT_EQ(v.signals, std::vector<std::string>{"heartbeat"});
+}
+
 TEST(Health, NotReadyUntilHeardFrom) {
   HealthInputs in = Running();
   in.app = AppHealth::kUnknown;

@@ -313,7 +313,7 @@ void Controller::Decide(Workflow& wf) {
     }
     int active = 0;
     for (const auto& [z, c] : g->zones) active += c.active;
-    if (active < g->spec.desired) {
+    if (active < g->spec.desired && !g->standby_retiring.count(wf.id)) {
       it->second.role = InstanceRole::kActive;
       it->second.workflow.clear();
       Account(it->second);
@@ -393,7 +393,9 @@ void Controller::Decide(Workflow& wf) {
       it->second.parked_reason = "dry_run";
       it->second.parked_until = MonoTime::max();
       if (wf.kind == WorkflowKind::kScaleIn) {
-        it->second.role = InstanceRole::kActive;
+        it->second.role = g->standby_retiring.count(wf.id)
+                              ? InstanceRole::kStandby
+                              : InstanceRole::kActive;
         Account(it->second);
       }
     }
@@ -433,11 +435,11 @@ void Controller::RunAction(Workflow& wf) {
       if (r != instances_.end()) {
         // The operator's mark is acted upon; health is the signals' again.
         r->second.operator_healthy.reset();
-        if (w.action == RecoveryAction::kReboot) {
-          // After a restart the application must be heard from afresh.
-          r->second.app = AppHealth::kUnknown;
-          r->second.app_source.clear();
-        }
+        // After a restart the application must be heard from afresh,
+        // within the group's grace period.
+        r->second.app = AppHealth::kUnknown;
+        r->second.app_source.clear();
+        r->second.restarted_at = loop_.Now();
       }
       w.call_attempt = 0;
       w.healthy_since = MonoTime{};
@@ -528,6 +530,16 @@ void Controller::StartReplace(Workflow& wf) {
 void Controller::LaunchReplacement(Workflow& wf) {
   GroupRuntime* g = Runtime(wf.group);
   const GroupSpec& spec = g->spec;
+  // A standby already taken (a resumed or retried step) is started again.
+  if (!wf.replacement.empty()) {
+    auto taken = instances_.find(wf.replacement);
+    if (taken != instances_.end() &&
+        taken->second.role == InstanceRole::kReplacement &&
+        taken->second.workflow == wf.id) {
+      StartTakenStandby(wf);
+      return;
+    }
+  }
   std::string zone = wf.replacement_zone;
   auto tried = [&](const std::string& z) {
     return std::find(wf.tried_zones.begin(), wf.tried_zones.end(), z) !=
@@ -549,6 +561,7 @@ void Controller::LaunchReplacement(Workflow& wf) {
     return;
   }
   wf.replacement_zone = zone;
+  if (TakeStandby(wf, *g, zone)) return;
   Enter(wf, WorkflowState::kLaunching);
   LaunchRequest req;
   req.group = wf.group;
@@ -853,6 +866,11 @@ void Controller::RungFailed(Workflow& wf, const std::string& why) {
 void Controller::Finish(Workflow& wf, bool success, const std::string& message) {
   if (wf.timer != EventLoop::kNoTimer) loop_.Cancel(wf.timer);
   GroupRuntime* g = Runtime(wf.group);
+  if (g) {
+    g->standby_launches.erase(wf.id);
+    g->standby_retiring.erase(wf.id);
+    g->rebalance_launches.erase(wf.id);
+  }
   if (wf.kind == WorkflowKind::kRecovery) {
     if (g) --g->in_recovery;
     if (!wf.dry_run) {
@@ -985,6 +1003,91 @@ void Controller::Step(Workflow& wf) {
       Finish(wf, wf.state == WorkflowState::kSucceeded, "resumed finished workflow");
       return;
   }
+}
+
+// ---- warm pools -------------------------------------------------------------
+
+bool Controller::TakeStandby(Workflow& wf, GroupRuntime& g,
+                             const std::string& zone) {
+  InstanceRecord* best = nullptr;
+  for (const auto& id : g.members) {
+    InstanceRecord& r = instances_[id];
+    if (r.role != InstanceRole::kStandby || r.info.zone != zone ||
+        !r.workflow.empty() || r.verdict.unhealthy ||
+        !r.parked_reason.empty()) {
+      continue;
+    }
+    Lifecycle lc = r.info.lifecycle;
+    if (lc != Lifecycle::kRunning && lc != Lifecycle::kStopped) continue;
+    if (!best || r.info.id < best->info.id) best = &r;
+  }
+  if (!best) return false;
+  InstanceRecord& r = *best;
+  r.role = InstanceRole::kReplacement;
+  r.workflow = wf.id;
+  r.stopped_by_us = r.info.lifecycle == Lifecycle::kStopped;
+  wf.replacement = r.info.id;
+  Account(r);
+  PersistStandbys(g);
+  Record(EventKind::kDecision, "warm_pool.used", wf.group, zone, r.info.id,
+         "replacement for " + wf.instance + " taken from the warm pool (" +
+             std::string(ToString(r.info.lifecycle)) + " standby)",
+         "warm_pool", {{"workflow", wf.id}, {"standby", r.info.id}});
+  StartTakenStandby(wf);
+  ScheduleReconcile(wf.group);  // refill the pool
+  return true;
+}
+
+void Controller::StartTakenStandby(Workflow& wf) {
+  InstanceRecord& r = instances_[wf.replacement];
+  auto await_ready = [this](Workflow& w) {
+    auto it = instances_.find(w.replacement);
+    if (it != instances_.end()) {
+      // Its grace period and application health start now.
+      it->second.launched_at = loop_.Now();
+      it->second.stopped_by_us = false;
+      Reevaluate(it->second);
+    }
+    Enter(w, WorkflowState::kAwaitingReplacement);
+    ArmTimer(w, group(w.group)->replacement_timeout,
+             [this](Workflow& x) { CleanUpReplacement(x); });
+    CheckReplacementReady(w);
+  };
+  if (r.info.lifecycle != Lifecycle::kStopped) {
+    await_ready(wf);
+    return;
+  }
+  Enter(wf, WorkflowState::kLaunching);
+  std::string id = wf.replacement;
+  Call(wf, "Start(" + id + ") (warm-pool standby)",
+       [this, id](Provider::DoneStatus done) {
+         provider_.Start(id, std::move(done));
+       },
+       [this, await_ready](Workflow& w, Status st) {
+         if (st.ok()) {
+           w.call_attempt = 0;
+           await_ready(w);
+         } else if (st.retryable() && !IsCapacityError(st)) {
+           RetryLater(w, st);
+         } else {
+           // The standby cannot start: put it back, parked, and launch cold.
+           auto it = instances_.find(w.replacement);
+           if (it != instances_.end()) {
+             it->second.role = InstanceRole::kStandby;
+             it->second.workflow.clear();
+             it->second.parked_reason = "start_failed";
+             Account(it->second);
+           }
+           Record(EventKind::kAlert, "warm_pool.start_failed", w.group,
+                  w.replacement_zone, w.replacement,
+                  "starting the standby failed (" + st.ToString() +
+                      "); launching the replacement cold",
+                  "warm_pool", {{"workflow", w.id}});
+           w.replacement.clear();
+           w.call_attempt = 0;
+           LaunchReplacement(w);
+         }
+       });
 }
 
 }  // namespace lifeline

@@ -118,9 +118,10 @@ std::vector<SafetyAlert> SafetyGovernor::Evaluate() {
   auto transition = [&](bool before, bool after, const char* scope,
                         const std::string& name, const std::string& counts) {
     if (before == after) return;
+    std::string who = std::string(scope) + (name.empty() ? "" : " " + name);
     alerts.push_back({after ? "panic.entered" : "panic.left", scope, name,
-                      std::string(after ? "unhealthy share rose to "
-                                        : "unhealthy share fell to ") +
+                      who + (after ? ": unhealthy share rose to "
+                                   : ": unhealthy share fell to ") +
                           counts});
   };
   int fleet_total = 0, fleet_unhealthy = 0;
