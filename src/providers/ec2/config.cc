@@ -1,6 +1,8 @@
 #include "providers/ec2/config.h"
 
+#include <charconv>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace lifeline::ec2 {
@@ -139,6 +141,88 @@ Result<Ec2Config> Ec2Config::FromEnvironment(const EnvLookup& env) {
       c.imds_endpoint.pop_back();
     }
   }
+  return c;
+}
+
+Result<Ec2Config> Ec2Config::FromSettings(
+    const std::map<std::string, std::string>& settings, const EnvLookup& env) {
+  static const std::map<std::string, std::string> kAsVariable = {
+      {"region", "AWS_REGION"},
+      {"endpoint", "AWS_ENDPOINT_URL_EC2"},
+      {"profile", "AWS_PROFILE"},
+      {"imds_endpoint", "AWS_EC2_METADATA_SERVICE_ENDPOINT"}};
+  static const std::set<std::string> kKeyVariables = {
+      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"};
+  auto get = [&](const std::string& key) -> std::string {
+    auto it = settings.find(key);
+    return it == settings.end() ? "" : it->second;
+  };
+  const std::string source =
+      get("credentials").empty() ? "auto" : get("credentials");
+  if (source != "auto" && source != "environment" && source != "profile" &&
+      source != "imds") {
+    return InvalidArgument("ec2: settings: credentials: " + source +
+                           " is not one of auto, environment, profile, imds");
+  }
+  const bool hide_keys = source == "profile" || source == "imds";
+  EnvLookup layered = [&](std::string_view name) -> std::optional<std::string> {
+    for (const auto& [key, variable] : kAsVariable) {
+      if (variable == name && settings.count(key)) return settings.at(key);
+    }
+    if (hide_keys && kKeyVariables.count(std::string(name))) {
+      return std::nullopt;
+    }
+    return env(name);
+  };
+  auto c = FromEnvironment(layered);
+  if (!c.ok()) return c.status();
+  if (source == "environment" && c->credentials_origin != "environment") {
+    return InvalidArgument(
+        "ec2: settings: credentials: environment, but AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY are not set");
+  }
+  if (source == "profile" && c->credentials_origin.rfind("profile", 0) != 0) {
+    return InvalidArgument("ec2: settings: credentials: profile, but profile " +
+                           c->profile + " holds no keys");
+  }
+  if (source == "imds") {
+    c->credentials_source = CredentialsSource::kImds;
+    c->credentials = {};
+    c->credentials_origin = "IMDS";
+  }
+
+  for (const auto& [key, value] : settings) {
+    if (kAsVariable.count(key) || key == "credentials") continue;
+    Duration* duration = key == "connect_timeout"   ? &c->connect_timeout
+                         : key == "request_timeout" ? &c->request_timeout
+                         : key == "initial_backoff" ? &c->retry.initial_backoff
+                         : key == "max_backoff"     ? &c->retry.max_backoff
+                         : key == "eventual_consistency_window"
+                             ? &c->retry.eventual_consistency_window
+                         : key == "poll_interval" ? &c->poll_interval
+                         : key == "wait_timeout"  ? &c->wait_timeout
+                                                  : nullptr;
+    int* integer = key == "max_attempts"    ? &c->retry.max_attempts
+                   : key == "max_in_flight" ? &c->max_in_flight
+                   : key == "page_size"     ? &c->page_size
+                                            : nullptr;
+    if (duration != nullptr) {
+      if (!ParseDuration(value, duration)) {
+        return InvalidArgument("ec2: settings: " + key + ": \"" + value +
+                               "\" is not a duration (e.g. 250ms, 3s, 15m)");
+      }
+    } else if (integer != nullptr) {
+      auto [end, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), *integer);
+      if (ec != std::errc() || end != value.data() + value.size()) {
+        return InvalidArgument("ec2: settings: " + key + ": \"" + value +
+                               "\" is not an integer");
+      }
+    } else {
+      return InvalidArgument("ec2: settings: unknown key " + key);
+    }
+  }
+  LIFELINE_RETURN_IF_ERROR(c->Validate());
   return c;
 }
 

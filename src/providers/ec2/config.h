@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "core/clock.h"
@@ -62,6 +63,21 @@ struct Ec2Config {
   // (no region, a profile that does not exist, half a key pair).
   static Result<Ec2Config> FromEnvironment();
   static Result<Ec2Config> FromEnvironment(const EnvLookup& env);
+
+  // For the daemon's `ec2:` settings block: string keys layered over the
+  // environment (a setting wins over its environment variable).
+  //   region, endpoint, profile, imds_endpoint   as the variables above
+  //   credentials   auto (default) | environment | profile | imds
+  //   connect_timeout, request_timeout, initial_backoff, max_backoff,
+  //   eventual_consistency_window, poll_interval, wait_timeout
+  //                 durations ("250ms", "3s", "15m")
+  //   max_attempts, max_in_flight, page_size   integers
+  // Secrets are never read from settings: use the environment, a profile
+  // or IMDS. kInvalidArgument naming the key for an unknown key or a bad
+  // value, or when the chosen credentials source has none.
+  static Result<Ec2Config> FromSettings(
+      const std::map<std::string, std::string>& settings,
+      const EnvLookup& env = ProcessEnvironment());
 
   // The endpoint to POST to.
   std::string EndpointUrl() const;

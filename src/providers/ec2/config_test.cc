@@ -153,6 +153,72 @@ TEST_F(Ec2ConfigTest, UnsupportedProfileKindsAreRefusedClearly) {
   EXPECT_NE(c.status().message().find("role_arn"), std::string::npos);
 }
 
+TEST_F(Ec2ConfigTest, SettingsWinOverTheEnvironment) {
+  env_["AWS_ACCESS_KEY_ID"] = "a";
+  env_["AWS_SECRET_ACCESS_KEY"] = "b";
+  env_["AWS_REGION"] = "us-east-1";
+  env_["AWS_ENDPOINT_URL_EC2"] = "http://from-env:1";
+  auto lookup = [this](std::string_view n) -> std::optional<std::string> {
+    auto it = env_.find(std::string(n));
+    if (it == env_.end()) return std::nullopt;
+    return it->second;
+  };
+  auto c = Ec2Config::FromSettings({{"region", "eu-north-1"},
+                                    {"endpoint", "http://127.0.0.1:5000"},
+                                    {"request_timeout", "5s"},
+                                    {"initial_backoff", "50ms"},
+                                    {"max_attempts", "3"},
+                                    {"max_in_flight", "8"}},
+                                   lookup);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->region, "eu-north-1");
+  EXPECT_EQ(c->EndpointUrl(), "http://127.0.0.1:5000");
+  EXPECT_EQ(c->request_timeout, seconds(5));
+  EXPECT_EQ(c->retry.initial_backoff, milliseconds(50));
+  EXPECT_EQ(c->retry.max_attempts, 3);
+  EXPECT_EQ(c->max_in_flight, 8);
+  EXPECT_EQ(c->credentials_origin, "environment");
+
+  auto bad = Ec2Config::FromSettings({{"poll_interval", "soon"}}, lookup);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("poll_interval"), std::string::npos);
+  bad = Ec2Config::FromSettings({{"regoin", "x"}}, lookup);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unknown key regoin"),
+            std::string::npos);
+  bad = Ec2Config::FromSettings({{"max_in_flight", "0"}}, lookup);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("max_in_flight"), std::string::npos);
+}
+
+TEST_F(Ec2ConfigTest, SettingsChooseTheCredentialsSource) {
+  Write("credentials",
+        "[ops]\naws_access_key_id = P\naws_secret_access_key = PS\n");
+  env_["AWS_ACCESS_KEY_ID"] = "E";
+  env_["AWS_SECRET_ACCESS_KEY"] = "ES";
+  env_["AWS_REGION"] = "us-east-1";
+  auto lookup = [this](std::string_view n) -> std::optional<std::string> {
+    auto it = env_.find(std::string(n));
+    if (it == env_.end()) return std::nullopt;
+    return it->second;
+  };
+  auto p = Ec2Config::FromSettings(
+      {{"profile", "ops"}, {"credentials", "profile"}}, lookup);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->credentials.access_key_id, "P");  // not the environment's
+  auto i = Ec2Config::FromSettings({{"credentials", "imds"}}, lookup);
+  ASSERT_TRUE(i.ok()) << i.status().ToString();
+  EXPECT_EQ(i->credentials_source, CredentialsSource::kImds);
+  EXPECT_TRUE(i->credentials.access_key_id.empty());
+  env_.erase("AWS_ACCESS_KEY_ID");
+  env_.erase("AWS_SECRET_ACCESS_KEY");
+  auto e = Ec2Config::FromSettings({{"credentials", "environment"}}, lookup);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("AWS_ACCESS_KEY_ID"), std::string::npos);
+  auto x = Ec2Config::FromSettings({{"credentials", "magic"}}, lookup);
+  EXPECT_FALSE(x.ok());
+}
+
 TEST(Ec2ConfigValidate, NamesTheBadField) {
   Ec2Config c;
   c.region = "us-east-1";
