@@ -35,7 +35,7 @@
 // draw from one Rng seeded at construction: the same seed and the same call
 // sequence give the same outcome, byte for byte.
 //
-// Memory: about 48 bytes per instance plus its token, volumes and addresses
+// Memory: about 40 bytes per instance plus its token, volumes and addresses
 // when it has any; no timers for idle instances.
 //
 // Thread-safety: none; every method runs on the loop thread. The provider

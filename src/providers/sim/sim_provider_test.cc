@@ -357,5 +357,37 @@ TEST_F(SimProviderOps, PendingCompletionsAreDroppedWithTheProvider) {
   EXPECT_FALSE(called);
 }
 
+TEST_F(SimProviderOps, IdsAreExactAndMalformedOnesAreUnknown) {
+  LaunchRunning("sim-1a", "t");
+  EXPECT_EQ(sim_->IndexOf("sim-000001"), std::optional<SimIndex>(0));
+  EXPECT_FALSE(sim_->IndexOf("sim-1"));
+  EXPECT_FALSE(sim_->IndexOf("sim-0000001"));
+  EXPECT_FALSE(sim_->IndexOf("sim-000000"));
+  EXPECT_FALSE(sim_->IndexOf("sim-00000x"));
+  EXPECT_FALSE(sim_->IndexOf("i-000001"));
+  EXPECT_FALSE(sim_->GroundTruth("sim-000002"));
+  EXPECT_EQ(sim_->IdOf(41), "sim-000042");
+}
+
+TEST(SimConfigValidation, NamesTheFirstProblem) {
+  EXPECT_TRUE(ValidateSimConfig(DefaultSimConfig()).ok());
+  SimConfig c = DefaultSimConfig();
+  c.zones[1].name = "sim-1a";
+  EXPECT_EQ(ValidateSimConfig(c).message(),
+            "sim config: zone sim-1a: duplicate");
+  c = DefaultSimConfig();
+  c.zones[2].hosts = 0;
+  EXPECT_EQ(ValidateSimConfig(c).message(),
+            "sim config: zone sim-1c: hosts must be positive, got 0");
+  c = DefaultSimConfig();
+  c.latency_of(SimOp::kReboot).base = seconds(-1);
+  EXPECT_EQ(ValidateSimConfig(c).message(),
+            "sim config: latency of Reboot: negative");
+  EXPECT_EQ(ValidateSimConfig(SimConfig{}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ToString(SimOp::kSnapshotVolumes), "SnapshotVolumes");
+  EXPECT_EQ(ToString(CrashKind::kStopped), "stopped");
+}
+
 }  // namespace
 }  // namespace lifeline
