@@ -177,7 +177,7 @@ class ZonalShiftManager {
     ZonalShift shift;
     EventLoop::TimerId timer = EventLoop::kNoTimer;
   };
-  Result<ZonalShift> StartOne(const ZonalShiftRequest& r, bool validated);
+  Result<ZonalShift> StartOne(const ZonalShiftRequest& r);
   Status Check(const ZonalShiftRequest& r) const;
   void Activate(Entry& e);
   void End(Entry& e, ZonalShiftState state, const std::string& actor,
