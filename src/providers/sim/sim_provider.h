@@ -3,8 +3,9 @@
 // million-instance scale.
 //
 // Timing. Every call samples its latency from SimConfig (base + uniform
-// jitter) and posts its completion to the EventLoop through a timer; nothing
-// completes synchronously. An operation takes effect at the moment its
+// jitter); its completion waits in the provider's own queue, which keeps a
+// single EventLoop timer armed for the earliest entry, and never runs inside
+// the call. An operation takes effect at the moment its
 // completion runs (the cloud answers once the work is done), except Launch:
 // the instance exists, pending, from the call on, so a repeated token finds
 // it; it turns running kBoot latency after its launch response (stopped
@@ -19,7 +20,8 @@
 //   - Reboot clears a crash and an application hang; it does not fix a
 //     failed host. Recover moves the instance to another healthy host of its
 //     zone (same id) and clears every instance fault; kResourceExhausted when
-//     there is none. Stop/Start stop and boot it again (Start moves it off a
+//     there is none (on a healthy host with no other to go to it restarts in
+//     place). Stop/Start stop and boot it again (Start moves it off a
 //     failed host).
 //   - Status checks: pending -> both kInitializing; running -> system
 //     kImpaired on a failed host, instance kImpaired on a failed host or when
@@ -28,9 +30,11 @@
 //     within SimConfig::terminated_visibility, in index order.
 //
 // Faults. Public methods change the simulated world at once (the caller is
-// on the loop thread); the status sink hears about the resulting status
-// changes through one posted task per batch, and the truth listener is called
-// synchronously for every instance whose application-level truth changed.
+// on the loop thread). Every change of an instance's reported status, from a
+// fault or an operation (boot, stop, termination), reaches the status sink
+// through one posted task per batch; the truth listener is called
+// synchronously for every instance whose application-level truth (alive,
+// lifecycle, error ratio, latency) changed, and may read ground truth.
 // Random faults (API error rates, gray-zone launch failures) and latencies
 // draw from one Rng seeded at construction: the same seed and the same call
 // sequence give the same outcome, byte for byte.
@@ -179,9 +183,11 @@ class SimProvider final : public Provider {
   }
 
   // ---- benchmarks ----------------------------------------------------------
-  // Creates running instances directly (no latency, no API counters, no
-  // status pushes). kInvalidArgument for an unknown zone,
-  // kResourceExhausted when capacity runs out (instances created so far stay).
+  // Creates running instances directly: no latency, no API counters, no
+  // status pushes or truth notifications, API faults and capacity shortages
+  // ignored (failed hosts and capacity limits are not). kInvalidArgument for
+  // an unknown zone, kResourceExhausted when capacity runs out (instances
+  // created so far stay).
   Result<std::vector<InstanceInfo>> PopulateFleet(const SimPopulateRequest& r);
   // Same, returning only the index range [first, first + count).
   Result<SimIndex> PopulateFleetIndexes(const SimPopulateRequest& r);
