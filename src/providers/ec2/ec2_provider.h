@@ -86,6 +86,10 @@ class Ec2Provider final : public Provider {
   Result<Ec2Query> BuildRunInstances(const LaunchRequest& request) const;
 
  private:
+  // The instance-state-name values of instances that still exist.
+  static std::vector<std::string> LiveStates() {
+    return {"pending", "running", "stopping", "stopped"};
+  }
   // A probe reports whether the awaited state has been reached.
   using Probe = std::function<void(std::function<void(Result<bool>)>)>;
   // Runs probe now and then every poll_interval until it yields true (done
