@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/real_loop.h"
 #include "providers/process/instance_record.h"
 #include "providers/process/process_provider.h"
 #include "providers/process/provider_fixture.h"
@@ -138,6 +139,49 @@ TEST_F(ProcessProviderTest, AFreshProviderReadoptsRunningInstances) {
   // And it is terminated through its pidfd like any other.
   ASSERT_TRUE(Terminate(a->id).ok());
   EXPECT_TRUE(Exited(PidfdOf(pid_a)));
+}
+
+TEST_F(ProcessProviderTest, InstancesOutliveTheDaemonProcessAndAreAdopted) {
+  // A separate "daemon" process launches the instance and exits; the
+  // instance is re-parented away from us, so what this provider adopts is
+  // not its child: exit detection and signalling must work through the
+  // pidfd alone.
+  pid_t daemon = fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {
+    RealClock clock;
+    RealLoop loop(clock);
+    ProcessProvider provider(loop, clock, config_);
+    // Launch spawns before it returns; its completion is posted to a loop
+    // that never runs, as when a daemon dies right after launching.
+    provider.Launch(Request(Shell("exec sleep 1000"), "from-daemon"),
+                    [](Result<InstanceInfo>) {});
+    _exit(provider.Pid("web-a-1") > 0 ? 0 : 1);
+  }
+  auto daemon_fd = PidfdOpen(daemon);
+  ASSERT_TRUE(daemon_fd.ok());
+  ASSERT_TRUE(loop_.WaitUntil([&] { return PidfdExited(*daemon_fd); },
+                              std::chrono::seconds(30)));
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PIDFD, static_cast<id_t>(*daemon_fd), &info, WEXITED), 0);
+  close(*daemon_fd);
+  ASSERT_EQ(info.si_code, CLD_EXITED);
+  ASSERT_EQ(info.si_status, 0);
+
+  MakeProvider();
+  int pid = Pid("web-a-1");
+  ASSERT_GT(pid, 0);
+  int fd = Track("web-a-1");
+  siginfo_t none{};
+  EXPECT_NE(waitid(P_PID, static_cast<id_t>(pid), &none, WEXITED | WNOHANG),
+            0);  // ECHILD: not ours
+  EXPECT_EQ(StatusOf("web-a-1").lifecycle, Lifecycle::kRunning);
+  auto again = Launch(Request(Shell("exec sleep 1000"), "from-daemon"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, "web-a-1");
+  ASSERT_TRUE(Terminate("web-a-1").ok());
+  EXPECT_TRUE(Exited(fd));
+  EXPECT_EQ(StatusOf("web-a-1").lifecycle, Lifecycle::kTerminated);
 }
 
 TEST_F(ProcessProviderTest,
