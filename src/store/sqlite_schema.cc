@@ -83,17 +83,27 @@ void MigrateTo(SQLite::Database& db, int target) {
   }
 }
 
+void EncodeEvidenceTo(
+    const std::vector<std::pair<std::string, std::string>>& evidence,
+    std::string* out) {
+  out->clear();
+  char len[24];
+  auto field = [&](const std::string& f) {
+    auto [end, ec] = std::to_chars(len, len + sizeof len, f.size());
+    out->append(len, end);
+    out->push_back(':');
+    out->append(f);
+  };
+  for (const auto& [k, v] : evidence) {
+    field(k);
+    field(v);
+  }
+}
+
 std::string EncodeEvidence(
     const std::vector<std::pair<std::string, std::string>>& evidence) {
   std::string out;
-  for (const auto& [k, v] : evidence) {
-    out += std::to_string(k.size());
-    out += ':';
-    out += k;
-    out += std::to_string(v.size());
-    out += ':';
-    out += v;
-  }
+  EncodeEvidenceTo(evidence, &out);
   return out;
 }
 

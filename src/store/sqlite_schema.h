@@ -51,6 +51,10 @@ void MigrateTo(SQLite::Database& db, int target);
 // sqlite3 shell. Decode returns nullopt when the text is malformed.
 std::string EncodeEvidence(
     const std::vector<std::pair<std::string, std::string>>& evidence);
+// The same, into *out (cleared first), reusing its capacity.
+void EncodeEvidenceTo(
+    const std::vector<std::pair<std::string, std::string>>& evidence,
+    std::string* out);
 std::optional<std::vector<std::pair<std::string, std::string>>> DecodeEvidence(
     std::string_view text);
 

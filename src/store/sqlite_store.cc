@@ -178,8 +178,13 @@ Status SqliteStore::Init() {
     }
     db.exec(options_.sync == Sync::kFull ? "PRAGMA synchronous = FULL"
                                          : "PRAGMA synchronous = NORMAL");
-    // Keep the WAL file from staying large after a burst is checkpointed.
-    db.exec("PRAGMA journal_size_limit = 67108864");
+    db.exec("PRAGMA cache_size = -" + std::to_string(std::max<uint64_t>(
+                                          options_.cache_bytes / 1024, 64)));
+    db.exec("PRAGMA wal_autocheckpoint = " +
+            std::to_string(options_.wal_checkpoint_pages));
+    // Keep the WAL file from staying larger than needed after a checkpoint.
+    db.exec("PRAGMA journal_size_limit = " +
+            std::to_string(int64_t{options_.wal_checkpoint_pages} * 4096 * 2));
     if (options_.max_size_bytes > 0) {
       const int64_t page = db.execAndGet("PRAGMA page_size").getInt64();
       const uint64_t pages = std::max<uint64_t>(
@@ -279,14 +284,14 @@ Status SqliteStore::AppendHistory(const std::vector<HistoryEvent>& events) {
     SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     auto& s = stmts_->insert_history;
     uint64_t seq = last_seq_;
+    std::string evidence;  // reused: one allocation per batch, not per row
     for (const auto& e : events) {
       seq = StoredSeq(e, seq);
       ResetOnExit reset(s);
-      const std::string kind(ToString(e.kind));
-      const std::string evidence = sqlite_schema::EncodeEvidence(e.evidence);
+      sqlite_schema::EncodeEvidenceTo(e.evidence, &evidence);
       s.bind(1, static_cast<int64_t>(seq));
       s.bind(2, ToNanos(e.at));
-      s.bindNoCopy(3, kind);
+      s.bindNoCopy(3, ToString(e.kind).data());  // a NUL-terminated literal
       s.bindNoCopy(4, e.type);
       s.bindNoCopy(5, e.group);
       s.bindNoCopy(6, e.zone);
@@ -412,6 +417,22 @@ Status SqliteStore::PruneHistory(const HistoryRetention& retention,
     txn.commit();
   } catch (const std::exception& e) {
     return Error(e, "PruneHistory in " + options_.path);
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::Checkpoint() {
+  const std::string op = "Checkpoint(" + options_.path + ")";
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Statement s(*db_, "PRAGMA wal_checkpoint(RESTART)");
+    if (s.executeStep() && s.getColumn(0).getInt() != 0) {
+      return Unavailable("store: " + op +
+                         ": another connection is reading; the WAL was not "
+                         "fully copied back");
+    }
+  } catch (const std::exception& e) {
+    return Error(e, op);
   }
   return Status::Ok();
 }

@@ -42,6 +42,16 @@ class SqliteStore final : public Store {
     // How long a call waits for another process's lock before returning
     // kUnavailable ("database is locked").
     milliseconds busy_timeout{5000};
+    // SQLite's page cache for this connection. The history indexes are
+    // written at random positions; a cache that holds their hot pages
+    // saves re-reading them (B13 in docs/store.md).
+    uint64_t cache_bytes = 32 << 20;
+    // The WAL is copied back into the database file (a checkpoint, with its
+    // own fsync) once it holds this many pages. Larger means fewer copies
+    // of index pages that every history batch rewrites; the WAL file grows
+    // to about this many pages times the page size (4 KiB) between
+    // checkpoints.
+    int wal_checkpoint_pages = 10000;
     // A cap on the database file's size; a write that would pass it fails
     // with kResourceExhausted and is rolled back. 0 = no cap.
     uint64_t max_size_bytes = 0;
@@ -64,6 +74,12 @@ class SqliteStore final : public Store {
   // Runs SQLite's full integrity check (reads the whole file): OK, or
   // kDataLoss listing the first problems found.
   Status CheckIntegrity();
+
+  // Copies the whole WAL back into the database file and restarts the WAL
+  // from its beginning (SQLite's RESTART checkpoint). SQLite also does this
+  // by itself every Options::wal_checkpoint_pages; call it before copying
+  // the database file for a backup. kUnavailable if a reader blocked it.
+  Status Checkpoint();
 
   const std::string& path() const { return options_.path; }
   // The schema version of the open database (after migrations).

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -240,6 +241,21 @@ TEST(SqliteStore, ABatchThatFillsTheSizeCapIsRolledBackMidway) {
   EXPECT_EQ(store.Get(Namespace::kMeta, "k")->value(), "v");
   EXPECT_TRUE(store.List(Namespace::kWorkflows)->empty());
   EXPECT_TRUE(store.CheckIntegrity().ok());
+}
+
+TEST(SqliteStore, CheckpointCopiesTheWalIntoTheDatabaseFile) {
+  testing_util::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto s = OpenAt(path);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(
+      (*s)->Commit(WriteBatch().Put(Namespace::kGroups, "web", "spec")).ok());
+  ASSERT_TRUE((*s)->Checkpoint().ok());
+  // A copy of the main file alone (what a backup tool copies) has the data.
+  std::filesystem::copy_file(path, dir.File("backup.db"));
+  auto backup = OpenAt(dir.File("backup.db"));
+  ASSERT_TRUE(backup.ok()) << backup.status().ToString();
+  EXPECT_EQ((*backup)->Get(Namespace::kGroups, "web")->value(), "spec");
 }
 
 TEST(SqliteStore, MalformedHistoryRowsAreDataLossNamingTheSeq) {
