@@ -42,8 +42,13 @@ void Ec2Client::Send(std::shared_ptr<Pending> p) {
   ++requests_sent_;
   std::weak_ptr<Ec2Client*> weak = self_;
   EventLoop* loop = &loop_;
-  transport_->Send(p->body, [weak, loop, p](Result<HttpResponse> r) {
-    loop->Post([weak, p, r = std::move(r)]() mutable {
+  std::string body = p->body;
+  // done runs once, on a worker thread: it hands its only reference to
+  // the call's state over to the loop, so that state is never destroyed
+  // off the loop thread.
+  transport_->Send(std::move(body), [weak, loop, p = std::move(p)](
+                                        Result<HttpResponse> r) mutable {
+    loop->Post([weak, p = std::move(p), r = std::move(r)]() mutable {
       auto self = weak.lock();
       if (self) (*self)->OnResponse(std::move(p), std::move(r));
     });

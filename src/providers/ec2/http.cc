@@ -33,6 +33,10 @@ size_t ReadHeader(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+int AbortCheck(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
+}
+
 long Millis(Duration d) {
   return static_cast<long>(std::chrono::duration_cast<milliseconds>(d).count());
 }
@@ -59,6 +63,11 @@ Result<HttpResponse> CurlHttp::Perform(const HttpRequest& request) {
   curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, ReadHeader);
   curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &response);
+  if (abort_ != nullptr) {
+    curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, AbortCheck);
+    curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, abort_);
+  }
   if (request.method == "POST") {
     curl_easy_setopt(curl_, CURLOPT_POST, 1L);
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, request.body.data());
@@ -91,6 +100,9 @@ Result<HttpResponse> CurlHttp::Perform(const HttpRequest& request) {
   if (rc != CURLE_OK) {
     std::string msg = what + ": " + curl_easy_strerror(rc);
     if (rc == CURLE_OPERATION_TIMEDOUT) return DeadlineExceeded(msg);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return Unavailable(what + ": aborted: shutting down");
+    }
     return Unavailable(msg);
   }
   curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &response.status);

@@ -4,6 +4,7 @@
 // Thread-safety: none; one handle per thread.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,13 @@ class CurlHttp {
   // (refused, reset, DNS), each naming the method and URL.
   Result<HttpResponse> Perform(const HttpRequest& request);
 
+  // While *abort is true, transfers stop at the next progress check
+  // (kUnavailable, "aborted"). abort must outlive this object.
+  void set_abort_flag(const std::atomic<bool>* abort) { abort_ = abort; }
+
  private:
   CURL* curl_;
+  const std::atomic<bool>* abort_ = nullptr;
 };
 
 }  // namespace lifeline::ec2

@@ -25,6 +25,7 @@ CurlTransport::~CurlTransport() {
     stopping_ = true;
     abandoned.swap(queue_);
   }
+  abort_ = true;
   cv_.notify_all();
   for (std::thread& t : workers_) t.join();
   for (Job& job : abandoned) {
@@ -49,6 +50,7 @@ void CurlTransport::Send(std::string body, Done done) {
 
 void CurlTransport::Work() {
   CurlHttp http;
+  http.set_abort_flag(&abort_);
   for (;;) {
     Job job;
     {

@@ -11,10 +11,11 @@
 //
 // Thread-safety: Send() is thread-safe. `done` runs exactly once, on a
 // worker thread (or inside Send() for fakes); it must not block long.
-// Destroying a CurlTransport waits for requests on the wire to finish
-// (bounded by the request timeout) and fails queued ones with kUnavailable.
+// Destroying a CurlTransport aborts requests on the wire and fails queued
+// ones, all with kUnavailable, and joins the workers.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -64,8 +65,9 @@ class CurlTransport final : public Ec2Transport {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  std::deque<Job> queue_;           // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  std::atomic<bool> abort_{false};  // read by curl's progress callback
   std::vector<std::thread> workers_;
 };
 
