@@ -91,8 +91,8 @@ void ApiHandlers::StreamEvents(const Req& req, Res& res, const Ctx&) {
           q.limit = 1000;
           uint64_t floor = feed->floor();
           std::vector<HistoryEvent> events;
-          lifeline::Status st = backend->RunOnLoop(
-              [&] { events = backend->history().Query(q); });
+          lifeline::Status st =
+              backend->RunOnLoop([&] { events = backend->history().Query(q); });
           if (!st.ok()) return false;
           for (const auto& e : events) {
             if (e.seq > floor) break;

@@ -62,8 +62,7 @@ void ApiHandlers::Healthz(const Req&, Res& res, const Ctx&) {
 
 void ApiHandlers::Readyz(const Req&, Res& res, const Ctx&) {
   if (backend_.Ready()) return WriteJson(res, 200, {{"status", "ready"}});
-  WriteProblem(res, 503,
-               "not ready: adopting instances or opening the store");
+  WriteProblem(res, 503, "not ready: adopting instances or opening the store");
 }
 
 void ApiHandlers::OpenApi(const Req&, Res& res, const Ctx&) {
@@ -97,26 +96,25 @@ void ApiHandlers::Status(const Req&, Res& res, const Ctx&) {
       f.state = ZonalShiftState::kActive;
       shifts = static_cast<int>(z->List(f).size());
     }
-    return json{
-        {"fleet_frozen", c.governor().fleet_frozen()},
-        {"partitioned", c.governor().partitioned()},
-        {"fleet_panic", c.governor().InPanic("", "")},
-        {"instances", instances},
-        {"unhealthy", unhealthy},
-        {"suspect", suspect},
-        {"workflows", c.workflows().size()},
-        {"active_zonal_shifts", shifts},
-        {"groups", groups},
-        {"stats",
-         {{"decisions", s.decisions},
-          {"approvals", s.approvals},
-          {"deferrals", s.deferrals},
-          {"launches", s.launches},
-          {"terminates", s.terminates},
-          {"reboots", s.reboots},
-          {"recovers", s.recovers},
-          {"recoveries_succeeded", s.recoveries_succeeded},
-          {"recoveries_failed", s.recoveries_failed}}}};
+    return json{{"fleet_frozen", c.governor().fleet_frozen()},
+                {"partitioned", c.governor().partitioned()},
+                {"fleet_panic", c.governor().InPanic("", "")},
+                {"instances", instances},
+                {"unhealthy", unhealthy},
+                {"suspect", suspect},
+                {"workflows", c.workflows().size()},
+                {"active_zonal_shifts", shifts},
+                {"groups", groups},
+                {"stats",
+                 {{"decisions", s.decisions},
+                  {"approvals", s.approvals},
+                  {"deferrals", s.deferrals},
+                  {"launches", s.launches},
+                  {"terminates", s.terminates},
+                  {"reboots", s.reboots},
+                  {"recovers", s.recovers},
+                  {"recoveries_succeeded", s.recoveries_succeeded},
+                  {"recoveries_failed", s.recoveries_failed}}}};
   });
   if (!j.ok()) return WriteProblem(res, j.status());
   (*j)["ready"] = ready;
@@ -266,7 +264,8 @@ void ApiHandlers::GetInstance(const Req&, Res& res, const Ctx& ctx) {
     Answer out;
     const InstanceRecord* rec = c.instance(id);
     if (!rec) {
-      out.status = NotFound("instance \"" + id + "\" is not managed by Lifeline");
+      out.status =
+          NotFound("instance \"" + id + "\" is not managed by Lifeline");
       return out;
     }
     MonoTime now = backend_.loop().Now();
@@ -357,8 +356,8 @@ void ApiHandlers::SetFreeze(const Req& req, Res& res, const Ctx& ctx) {
   auto f = DecodeFreeze(req.body);
   if (!f.ok()) return WriteProblem(res, f.status());
   auto a = OnLoop(backend_, [&] {
-    Answer out = Done(backend_.controller().SetFleetFrozen(
-        f->frozen, f->reason, ctx.actor));
+    Answer out = Done(
+        backend_.controller().SetFleetFrozen(f->frozen, f->reason, ctx.actor));
     out.body = {{"frozen", f->frozen}, {"reason", f->reason}};
     return out;
   });

@@ -74,9 +74,9 @@ void ApiHandlers::ListShifts(const Req& req, Res& res, const Ctx&) {
       }
       filter.source = s;
     } else {
-      return WriteProblem(res, 400,
-                          "query parameter " + k +
-                              ": unknown (known: group, state, source)");
+      return WriteProblem(
+          res, 400,
+          "query parameter " + k + ": unknown (known: group, state, source)");
     }
   }
   auto a = OnLoop(backend_, [&] {
@@ -163,8 +163,9 @@ void ApiHandlers::UpdateShift(const Req& req, Res& res, const Ctx& ctx) {
 void ApiHandlers::CancelShift(const Req& req, Res& res, const Ctx& ctx) {
   std::string reason = req.get_param_value("reason");
   if (reason.size() > 1024) {
-    return WriteProblem(res, 400, "query parameter reason: longer than 1024 "
-                                  "bytes");
+    return WriteProblem(res, 400,
+                        "query parameter reason: longer than 1024 "
+                        "bytes");
   }
   const std::string& id = ctx.params[0];
   auto a = OnLoop(backend_, [&] {

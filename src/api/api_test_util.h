@@ -5,10 +5,9 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 namespace lifeline {
 
@@ -45,9 +44,9 @@ inline HttpReply Call(int port, const std::string& method,
 
 // Polls `done` until it holds or `timeout` passes (real time: the server
 // under test runs on real threads).
-inline bool WaitUntil(const std::function<bool()>& done,
-                      std::chrono::milliseconds timeout =
-                          std::chrono::seconds(10)) {
+inline bool WaitUntil(
+    const std::function<bool()>& done,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   for (auto waited = std::chrono::milliseconds(0); waited < timeout;
        waited += std::chrono::milliseconds(5)) {
     if (done()) return true;

@@ -1,6 +1,7 @@
 #include "api/decode.h"
 
 #include <cctype>
+#include <string>
 
 #include "api/json_reader.h"
 
@@ -33,7 +34,8 @@ Status DecodeLaunch(const json& j, LaunchSpec* l) {
   JsonReader r(j, "launch");
   LIFELINE_RETURN_IF_ERROR(r.String("image", &l->image));
   LIFELINE_RETURN_IF_ERROR(r.String("instance_type", &l->instance_type));
-  LIFELINE_RETURN_IF_ERROR(r.StringList("security_groups", &l->security_groups));
+  LIFELINE_RETURN_IF_ERROR(
+      r.StringList("security_groups", &l->security_groups));
   LIFELINE_RETURN_IF_ERROR(r.StringMap("subnet_by_zone", &l->subnet_by_zone));
   LIFELINE_RETURN_IF_ERROR(r.StringMap("tags", &l->tags));
   LIFELINE_RETURN_IF_ERROR(r.String("user_data", &l->user_data, 64 * 1024));
@@ -78,7 +80,8 @@ Status DecodeRungs(const json& j, const std::string& path,
       return InvalidArgument("field " + r.Field("action") + ": \"" + action +
                              "\" is not one of reboot, recover, replace");
     }
-    LIFELINE_RETURN_IF_ERROR(r.Int("max_attempts", &rung.max_attempts, 1, 1000));
+    LIFELINE_RETURN_IF_ERROR(
+        r.Int("max_attempts", &rung.max_attempts, 1, 1000));
     LIFELINE_RETURN_IF_ERROR(
         r.Dur("window", &rung.window, kZero, kMaxSpecDuration));
     LIFELINE_RETURN_IF_ERROR(
@@ -106,7 +109,8 @@ Status DecodeLadder(const json& j, RecoveryLadder* l) {
 
 Status DecodeBackoff(const json& j, BackoffPolicy* b) {
   JsonReader r(j, "backoff");
-  LIFELINE_RETURN_IF_ERROR(r.Dur("initial", &b->initial, kZero, kMaxSpecDuration));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Dur("initial", &b->initial, kZero, kMaxSpecDuration));
   LIFELINE_RETURN_IF_ERROR(r.Dur("max", &b->max, kZero, kMaxSpecDuration));
   LIFELINE_RETURN_IF_ERROR(r.Double("multiplier", &b->multiplier, 1, 100));
   LIFELINE_RETURN_IF_ERROR(r.Double("jitter", &b->jitter, 0, 1));
@@ -133,7 +137,8 @@ Status DecodeSafety(const json& j, GroupSafety* s) {
 Status DecodeWarmPool(const json& j, WarmPoolSpec* w) {
   JsonReader r(j, "warm_pool");
   LIFELINE_RETURN_IF_ERROR(r.Int("min_size", &w->min_size, 0, kMaxCount));
-  LIFELINE_RETURN_IF_ERROR(r.Int("max_prepared", &w->max_prepared, 0, kMaxCount));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Int("max_prepared", &w->max_prepared, 0, kMaxCount));
   LIFELINE_RETURN_IF_ERROR(r.Bool("stopped", &w->stopped));
   return r.Finish();
 }
@@ -191,7 +196,8 @@ Result<json> ParseJsonObject(std::string_view body) {
 
 Status ValidateName(std::string_view what, std::string_view name) {
   if (name.empty() || name.size() > 128) {
-    return InvalidArgument(std::string(what) + " name must be 1 to 128 "
+    return InvalidArgument(std::string(what) +
+                           " name must be 1 to 128 "
                            "characters long");
   }
   for (char c : name) {
@@ -217,8 +223,8 @@ Result<GroupSpec> DecodeGroupSpec(std::string_view body,
   LIFELINE_RETURN_IF_ERROR(r.String("name", &body_name, 128));
   if (body_name != name) {
     return InvalidArgument("field name: \"" + body_name +
-                           "\" does not match the group in the path \"" +
-                           name + "\"");
+                           "\" does not match the group in the path \"" + name +
+                           "\"");
   }
   g.name = name;
   LIFELINE_RETURN_IF_ERROR(r.Int("desired", &g.desired, 0, kMaxCount));
@@ -381,7 +387,8 @@ Result<ShiftStartRequest> DecodeShiftStart(std::string_view body) {
     LIFELINE_RETURN_IF_ERROR(r.Require(k));
   }
   LIFELINE_RETURN_IF_ERROR(r.String("group", &req.group, 128));
-  if (req.group != "*") LIFELINE_RETURN_IF_ERROR(ValidateName("group", req.group));
+  if (req.group != "*")
+    LIFELINE_RETURN_IF_ERROR(ValidateName("group", req.group));
   LIFELINE_RETURN_IF_ERROR(r.String("away_from", &req.away_from, 128));
   LIFELINE_RETURN_IF_ERROR(ValidateName("zone", req.away_from));
   LIFELINE_RETURN_IF_ERROR(r.Dur("expires_in", &req.expires_in,
@@ -422,10 +429,33 @@ Status Param(const QueryParams& params, const std::string& key,
     return InvalidArgument("query parameter " + key + ": given more than once");
   }
   if (lo->second.size() > 256) {
-    return InvalidArgument("query parameter " + key + ": longer than 256 bytes");
+    return InvalidArgument("query parameter " + key +
+                           ": longer than 256 bytes");
   }
   *out = lo->second;
   return Status::Ok();
+}
+
+// The strict RFC 3339 UTC form ParseWallTime reads, with a year that a
+// nanosecond clock can hold: YYYY-MM-DDTHH:MM:SS[.fraction]Z.
+bool WallTimeShapeOk(const std::string& s, bool* year_ok) {
+  const char* shape = "dddd-dd-ddTdd:dd:dd";
+  size_t n = std::char_traits<char>::length(shape);
+  if (s.size() < n + 1) return false;
+  for (size_t i = 0; i < n; ++i) {
+    bool digit = std::isdigit(static_cast<unsigned char>(s[i])) != 0;
+    if (shape[i] == 'd' ? !digit : s[i] != shape[i]) return false;
+  }
+  size_t i = n;
+  if (s[i] == '.') {
+    size_t start = ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == start || i - start > 9) return false;
+  }
+  if (i + 1 != s.size() || (s[i] != 'Z' && s[i] != 'z')) return false;
+  int year = std::stoi(s.substr(0, 4));
+  *year_ok = year >= 1970 && year <= 2200;
+  return true;
 }
 
 Status CheckKnownParams(const QueryParams& params,
@@ -493,12 +523,17 @@ Result<HistoryQuery> DecodeEventsQuery(const QueryParams& params) {
     }
     q.kind = k;
   }
-  for (auto [key, text, out] :
-       {std::tuple{"since", &since, &q.since},
-        std::tuple{"until", &until, &q.until}}) {
+  for (auto [key, text, out] : {std::tuple{"since", &since, &q.since},
+                                std::tuple{"until", &until, &q.until}}) {
     if (!*text) continue;
     WallTime t;
-    if (!ParseWallTime(**text, &t)) {
+    bool year_ok = false;
+    bool shape_ok = WallTimeShapeOk(**text, &year_ok);
+    if (shape_ok && !year_ok) {
+      return InvalidArgument(std::string("query parameter ") + key + ": \"" +
+                             **text + "\" is not between years 1970 and 2200");
+    }
+    if (!shape_ok || !ParseWallTime(**text, &t)) {
       return InvalidArgument(std::string("query parameter ") + key + ": \"" +
                              **text +
                              "\" is not an RFC 3339 UTC time like "
@@ -507,7 +542,8 @@ Result<HistoryQuery> DecodeEventsQuery(const QueryParams& params) {
     *out = t;
   }
   if (q.since && q.until && *q.until < *q.since) {
-    return InvalidArgument("query parameters since/until: until is before since");
+    return InvalidArgument(
+        "query parameters since/until: until is before since");
   }
   if (after) {
     LIFELINE_RETURN_IF_ERROR(

@@ -34,7 +34,7 @@ class EventFeed {
 
   struct Batch {
     std::vector<HistoryEvent> events;  // seq > after, oldest first
-    bool gap = false;     // events after `after` are no longer in the feed
+    bool gap = false;  // events after `after` are no longer in the feed
     bool closed = false;
   };
   // Up to `max` events with seq > after; waits up to `timeout` for one.

@@ -13,8 +13,8 @@ SimConfig FastSim() {
     l.base = std::chrono::milliseconds(2);
     l.jitter = std::chrono::milliseconds(2);
   }
-  c.latency_of(SimOp::kBoot) = SimLatency{std::chrono::milliseconds(20),
-                                          std::chrono::milliseconds(10)};
+  c.latency_of(SimOp::kBoot) =
+      SimLatency{std::chrono::milliseconds(20), std::chrono::milliseconds(10)};
   return c;
 }
 

@@ -8,15 +8,23 @@ using nlohmann::json;
 
 std::string JsonTypeName(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number with a fraction";
-    default: return "an unsupported value";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number with a fraction";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -34,9 +42,7 @@ const json* JsonReader::Get(const std::string& key) {
   return &*it;
 }
 
-bool JsonReader::Has(const std::string& key) {
-  return Get(key) != nullptr;
-}
+bool JsonReader::Has(const std::string& key) { return Get(key) != nullptr; }
 
 Status JsonReader::Require(const std::string& key) {
   if (Has(key)) return Status::Ok();
@@ -60,6 +66,7 @@ Status JsonReader::Int(const std::string& key, int* out, int64_t lo,
     uint64_t u = v->get<uint64_t>();
     in_range = u <= static_cast<uint64_t>(hi);
     x = in_range ? static_cast<int64_t>(u) : hi;
+    in_range = in_range && x >= lo;
   } else {
     x = v->get<int64_t>();
     in_range = x >= lo && x <= hi;
@@ -121,8 +128,7 @@ Status JsonReader::String(const std::string& key, std::string* out,
 }
 
 Status JsonReader::OptString(const std::string& key,
-                             std::optional<std::string>* out,
-                             size_t max_len) {
+                             std::optional<std::string>* out, size_t max_len) {
   std::string s;
   if (!Has(key)) return Status::Ok();
   LIFELINE_RETURN_IF_ERROR(String(key, &s, max_len));
@@ -181,8 +187,7 @@ Status JsonReader::StringMap(const std::string& key,
   for (auto it = v->begin(); it != v->end(); ++it) {
     if (!it->is_string()) {
       return InvalidArgument("field " + Field(key) + "." + it.key() +
-                             ": expected a string, got " +
-                             JsonTypeName(*it));
+                             ": expected a string, got " + JsonTypeName(*it));
     }
     m[it.key()] = it->get<std::string>();
   }

@@ -4,9 +4,12 @@ namespace lifeline {
 
 std::string_view ToString(Role r) {
   switch (r) {
-    case Role::kViewer: return "viewer";
-    case Role::kOperator: return "operator";
-    case Role::kAdmin: return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAdmin:
+      return "admin";
   }
   return "unknown";
 }

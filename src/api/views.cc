@@ -40,11 +40,11 @@ json InstanceView(const InstanceRecord& rec, MonoTime now, bool detail) {
   j["checks"] = {{"system", std::string(ToString(i.system_check))},
                  {"instance", std::string(ToString(i.instance_check))},
                  {"application", app}};
-  j["operator"] = rec.operator_healthy
-                      ? json{{"status", *rec.operator_healthy ? "healthy"
-                                                              : "unhealthy"},
-                             {"reason", rec.operator_reason}}
-                      : json();
+  j["operator"] =
+      rec.operator_healthy
+          ? json{{"status", *rec.operator_healthy ? "healthy" : "unhealthy"},
+                 {"reason", rec.operator_reason}}
+          : json();
   const HealthVerdict& v = rec.verdict;
   json verdict = {{"unhealthy", v.unhealthy},
                   {"suspect", v.suspect},
@@ -116,9 +116,8 @@ json EventView(const HistoryEvent& e) {
 }
 
 json PlannedActionView(const PlannedAction& a) {
-  return {{"group", a.group},   {"zone", a.zone},
-          {"instance", a.instance}, {"action", a.action},
-          {"reason", a.reason}, {"verdict", a.verdict},
+  return {{"group", a.group},   {"zone", a.zone},     {"instance", a.instance},
+          {"action", a.action}, {"reason", a.reason}, {"verdict", a.verdict},
           {"rule", a.rule},     {"detail", a.detail}};
 }
 
@@ -129,17 +128,24 @@ json GroupSummaryView(Controller& c, const std::string& name) {
   json zones = json::object();
   int active = 0, unhealthy = 0;
   for (const auto& [zone, n] : c.ZoneCountsOf(name)) {
-    zones[zone] = {{"active", n.active},     {"unhealthy", n.unhealthy},
-                   {"silent", n.silent},     {"app_ok", n.app_ok},
-                   {"standby", n.standby},   {"launching", n.launching},
+    zones[zone] = {{"active", n.active},
+                   {"unhealthy", n.unhealthy},
+                   {"silent", n.silent},
+                   {"app_ok", n.app_ok},
+                   {"standby", n.standby},
+                   {"launching", n.launching},
                    {"shifted", shifted.count(zone) > 0}};
     active += n.active;
     unhealthy += n.unhealthy;
   }
   for (const auto& zone : spec->zones) {
     if (!zones.contains(zone)) {
-      zones[zone] = {{"active", 0}, {"unhealthy", 0}, {"silent", 0},
-                     {"app_ok", 0}, {"standby", 0},   {"launching", 0},
+      zones[zone] = {{"active", 0},
+                     {"unhealthy", 0},
+                     {"silent", 0},
+                     {"app_ok", 0},
+                     {"standby", 0},
+                     {"launching", 0},
                      {"shifted", shifted.count(zone) > 0}};
     }
   }
@@ -154,8 +160,8 @@ json GroupSummaryView(Controller& c, const std::string& name) {
           {"frozen", c.governor().group_frozen(name)},
           {"dry_run", spec->safety.dry_run},
           {"zones", zones},
-          {"shifted_zones", json(std::vector<std::string>(shifted.begin(),
-                                                          shifted.end()))}};
+          {"shifted_zones",
+           json(std::vector<std::string>(shifted.begin(), shifted.end()))}};
 }
 
 }  // namespace lifeline

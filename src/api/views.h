@@ -3,9 +3,8 @@
 // ApiBackend::RunOnLoop); the others are pure.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "controller/controller.h"
 #include "history/history.h"

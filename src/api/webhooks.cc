@@ -15,8 +15,8 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kNotifiable[] = {
-    "instance.unhealthy", "recovery.started",   "recovery.succeeded",
-    "recovery.failed",    "safety.deferred",    "safety.panic.",
+    "instance.unhealthy", "recovery.started",    "recovery.succeeded",
+    "recovery.failed",    "safety.deferred",     "safety.panic.",
     "safety.partition.",  "zonal_shift.started", "zonal_shift.ended",
 };
 
@@ -76,8 +76,8 @@ json WebhookDispatcher::Envelope(const HistoryEvent& e,
             {"detail-type", DetailType(e.type)},
             {"source", "lifeline"},
             {"time", FormatWallTime(e.at)},
-            {"resources", e.instance.empty() ? json::array()
-                                             : json::array({e.instance})},
+            {"resources",
+             e.instance.empty() ? json::array() : json::array({e.instance})},
             {"detail", detail}};
   if (!region.empty()) j["region"] = region;
   return j;
@@ -95,7 +95,8 @@ Status WebhookDispatcher::Validate(const WebhookOptions& o) {
   if (o.max_attempts < 1) {
     return InvalidArgument("webhooks.max_attempts: must be at least 1");
   }
-  if (o.initial_backoff <= Duration::zero() || o.max_backoff < o.initial_backoff) {
+  if (o.initial_backoff <= Duration::zero() ||
+      o.max_backoff < o.initial_backoff) {
     return InvalidArgument(
         "webhooks: initial_backoff must be positive and at most max_backoff");
   }
@@ -119,7 +120,8 @@ WebhookDispatcher::~WebhookDispatcher() { Stop(); }
 
 Status WebhookDispatcher::Start() {
   LIFELINE_RETURN_IF_ERROR(Validate(options_));
-  if (worker_.joinable()) return FailedPrecondition("webhooks: already started");
+  if (worker_.joinable())
+    return FailedPrecondition("webhooks: already started");
   {
     std::lock_guard<std::mutex> lock(shared_->mu);
     shared_->stop = false;
@@ -156,8 +158,8 @@ void WebhookDispatcher::Enqueue(Shared& s, const HistoryEvent& e) {
     for (const auto& p : types) wanted = wanted || StartsWith(e.type, p);
     if (!wanted) continue;
     if (!body) {
-      body = std::make_shared<const std::string>(
-          DumpJson(Envelope(e, s.region)));
+      body =
+          std::make_shared<const std::string>(DumpJson(Envelope(e, s.region)));
     }
     std::lock_guard<std::mutex> lock(s.mu);
     if (s.queue.size() >= s.capacity) {

@@ -29,11 +29,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/rng.h"
@@ -66,9 +65,9 @@ struct WebhookOptions {
 struct WebhookStats {
   uint64_t enqueued = 0;
   uint64_t delivered = 0;
-  uint64_t retries = 0;    // failed attempts that were retried
-  uint64_t gave_up = 0;    // deliveries dropped after max_attempts
-  uint64_t dropped = 0;    // dropped because the queue was full
+  uint64_t retries = 0;  // failed attempts that were retried
+  uint64_t gave_up = 0;  // deliveries dropped after max_attempts
+  uint64_t dropped = 0;  // dropped because the queue was full
   uint64_t pending = 0;
 };
 

@@ -19,18 +19,18 @@ using nlohmann::json;
 class Receiver {
  public:
   explicit Receiver(int fail_first = 0) : fail_first_(fail_first) {
-    server_.Post("/hook", [this](const httplib::Request& req,
-                                 httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++requests_;
-      if (requests_ <= fail_first_) {
-        res.status = 500;
-        return;
-      }
-      bodies_.push_back(json::parse(req.body));
-      auth_ = req.get_header_value("Authorization");
-      res.status = 204;
-    });
+    server_.Post("/hook",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   std::lock_guard<std::mutex> lock(mu_);
+                   ++requests_;
+                   if (requests_ <= fail_first_) {
+                     res.status = 500;
+                     return;
+                   }
+                   bodies_.push_back(json::parse(req.body));
+                   auth_ = req.get_header_value("Authorization");
+                   res.status = 204;
+                 });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::yield();
