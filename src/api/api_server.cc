@@ -1,6 +1,7 @@
 #include "api/api_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 
@@ -103,11 +104,11 @@ void ApiServer::Impl::Serve(const ApiRoute& route, Method m,
       return WriteProblem(res, 401, "invalid bearer token");
     }
     if (!RoleAllows(*role, *route.role)) {
-      return WriteProblem(
-          res, 403,
-          route.method + " " + route.path + " needs the " +
-              std::string(ToString(*route.role)) + " role; this token is " +
-              std::string(ToString(*role)));
+      return WriteProblem(res, 403,
+                          route.method + " " + route.path + " needs the " +
+                              std::string(ToString(*route.role)) +
+                              " role; this token is " +
+                              std::string(ToString(*role)));
     }
     ctx.role = *role;
     ctx.actor = "api:" + std::string(ToString(*role));
@@ -153,8 +154,9 @@ httplib::Server::HandlerResponse ApiServer::Impl::OnError(
                    req.method + " is not allowed on " + req.path +
                        " (allowed: " + allow + ")");
     } else {
-      WriteProblem(res, 404, "no such endpoint: " + req.method + " " +
-                                 req.path + " (see /openapi.yaml)");
+      WriteProblem(res, 404,
+                   "no such endpoint: " + req.method + " " + req.path +
+                       " (see /openapi.yaml)");
     }
   } else if (res.status == 413) {
     WriteProblem(res, 413,
@@ -176,8 +178,8 @@ bool ApiServer::tls() const { return impl_->tls; }
 Status ApiServer::Start() {
   Impl& m = *impl_;
   if (m.started) return FailedPrecondition("api: server already started");
-  bool want_tls = !m.options.tls_cert_file.empty() ||
-                  !m.options.tls_key_file.empty();
+  bool want_tls =
+      !m.options.tls_cert_file.empty() || !m.options.tls_key_file.empty();
   if (want_tls) {
     if (m.options.tls_cert_file.empty() || m.options.tls_key_file.empty()) {
       return InvalidArgument("api: TLS needs both a certificate and a key");
@@ -213,7 +215,8 @@ Status ApiServer::Start() {
       if (auto feed = weak.lock()) feed->Publish(e);
     });
   });
-  if (!subscribed.ok()) return subscribed.Annotate("api: subscribing to history");
+  if (!subscribed.ok())
+    return subscribed.Annotate("api: subscribing to history");
   m.feed = *holder;
   m.handlers = std::make_unique<ApiHandlers>(m.backend, m.feed,
                                              m.options.stream_keepalive);
@@ -229,21 +232,28 @@ Status ApiServer::Start() {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
   m.server->set_payload_max_length(m.options.max_body_bytes);
+  // SO_REUSEADDR only: cpp-httplib's default also sets SO_REUSEPORT, which
+  // would let a second lifelined bind the same port and split the requests.
+  m.server->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   m.server->set_error_handler(httplib::Server::HandlerWithResponse(
       [&m](const httplib::Request& req, httplib::Response& res) {
         return m.OnError(req, res);
       }));
-  m.server->set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown error";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        WriteProblem(res, 500, "internal error: " + what);
-      });
+  m.server->set_exception_handler([](const httplib::Request&,
+                                     httplib::Response& res,
+                                     std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    WriteProblem(res, 500, "internal error: " + what);
+  });
 
   if (m.options.port == 0) {
     port_ = m.server->bind_to_any_port(m.options.host);

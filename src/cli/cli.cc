@@ -22,6 +22,7 @@ struct Globals {
   std::string endpoint = "http://127.0.0.1:9440";
   std::string token;
   std::string state_dir = "./state";
+  std::string ca_cert;
 };
 
 // Reads <state_dir>/admin.token, trimmed; "" when absent.
@@ -44,7 +45,8 @@ class Runner {
         out_(out),
         err_(err),
         client_(g.endpoint,
-                g.token.empty() ? StateDirToken(g.state_dir) : g.token) {}
+                g.token.empty() ? StateDirToken(g.state_dir) : g.token,
+                g.ca_cert) {}
 
   bool json_output() const { return g_.output == "json"; }
   ApiClient& client() { return client_; }
@@ -207,6 +209,7 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (const char* e = std::getenv("LIFELINE_ENDPOINT")) g.endpoint = e;
   if (const char* e = std::getenv("LIFELINE_TOKEN")) g.token = e;
   if (const char* e = std::getenv("LIFELINE_STATE_DIR")) g.state_dir = e;
+  if (const char* e = std::getenv("LIFELINE_CACERT")) g.ca_cert = e;
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
   app.add_option("--endpoint", g.endpoint,
@@ -214,6 +217,9 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   app.add_option("--token", g.token,
                  "Bearer token (env LIFELINE_TOKEN; default: "
                  "<state-dir>/admin.token)");
+  app.add_option("--cacert", g.ca_cert,
+                 "PEM certificate to verify an https endpoint with (env "
+                 "LIFELINE_CACERT)");
   app.add_option("--state-dir", g.state_dir,
                  "State directory holding admin.token (env "
                  "LIFELINE_STATE_DIR)");

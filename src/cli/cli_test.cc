@@ -240,6 +240,31 @@ TEST_F(CliTest, ZonalShiftsFromStartToCancel) {
   EXPECT_EQ(Cli({"shifts", "cancel", id}).exit, 1);
 }
 
+TEST_F(CliTest, TalksTlsWithTheGivenCaCert) {
+  if (!ApiTlsSupported()) GTEST_SKIP() << "no TLS in cpp-httplib";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+      "-keyout " +
+      dir_ + "/key.pem -out " + dir_ + "/cert.pem >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "no openssl command";
+  ApiServerOptions o;
+  o.port = 0;
+  o.tls_cert_file = dir_ + "/cert.pem";
+  o.tls_key_file = dir_ + "/key.pem";
+  ApiServer tls(backend_, o);
+  ASSERT_TRUE(tls.Start().ok());
+  std::string endpoint = "https://127.0.0.1:" + std::to_string(tls.port());
+  auto ok = Cli({"--endpoint", endpoint, "--cacert", dir_ + "/cert.pem",
+                 "groups", "list"});
+  EXPECT_EQ(ok.exit, 0) << ok.err;
+  EXPECT_NE(ok.out.find("NAME"), std::string::npos);
+  // Without the certificate the server is not trusted.
+  auto untrusted = Cli({"--endpoint", endpoint, "groups", "list"});
+  EXPECT_EQ(untrusted.exit, 1);
+  tls.Stop();
+}
+
 TEST_F(CliTest, FollowsEvents) {
   // Start "lifeline events --follow" with its stdout on a pipe, so that it
   // can be stopped by its pid once it printed an event.

@@ -11,14 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-std::unique_ptr<httplib::Client> Connect(const std::string& endpoint) {
-  auto c = std::make_unique<httplib::Client>(endpoint);
-  c->set_connection_timeout(std::chrono::seconds(5));
-  c->set_read_timeout(std::chrono::seconds(60));
-  c->set_write_timeout(std::chrono::seconds(30));
-  return c;
-}
-
 std::string UrlEncode(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
@@ -49,8 +41,22 @@ std::string WithQuery(
   return out;
 }
 
-ApiClient::ApiClient(std::string endpoint, std::string token)
-    : endpoint_(std::move(endpoint)), token_(std::move(token)) {}
+ApiClient::ApiClient(std::string endpoint, std::string token,
+                     std::string ca_cert)
+    : endpoint_(std::move(endpoint)),
+      token_(std::move(token)),
+      ca_cert_(std::move(ca_cert)) {}
+
+std::unique_ptr<httplib::Client> ApiClient::Connect() const {
+  auto c = std::make_unique<httplib::Client>(endpoint_);
+  c->set_connection_timeout(std::chrono::seconds(5));
+  c->set_read_timeout(std::chrono::seconds(60));
+  c->set_write_timeout(std::chrono::seconds(30));
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  if (!ca_cert_.empty()) c->set_ca_cert_path(ca_cert_.c_str());
+#endif
+  return c;
+}
 
 Result<json> ApiClient::Finish(const std::string& what, int status,
                                const std::string& body) {
@@ -72,7 +78,7 @@ Result<json> ApiClient::Finish(const std::string& what, int status,
 }
 
 Result<json> ApiClient::Get(const std::string& path) {
-  auto c = Connect(endpoint_);
+  auto c = Connect();
   httplib::Headers h;
   if (!token_.empty()) h.emplace("Authorization", "Bearer " + token_);
   auto r = c->Get(path.c_str(), h);
@@ -85,7 +91,7 @@ Result<json> ApiClient::Get(const std::string& path) {
 
 Result<json> ApiClient::Send(const std::string& method, const std::string& path,
                              const json& body) {
-  auto c = Connect(endpoint_);
+  auto c = Connect();
   httplib::Headers h;
   if (!token_.empty()) h.emplace("Authorization", "Bearer " + token_);
   std::string text = body.dump();
@@ -105,7 +111,7 @@ Result<json> ApiClient::Send(const std::string& method, const std::string& path,
 }
 
 Result<json> ApiClient::Delete(const std::string& path) {
-  auto c = Connect(endpoint_);
+  auto c = Connect();
   httplib::Headers h;
   if (!token_.empty()) h.emplace("Authorization", "Bearer " + token_);
   auto r = c->Delete(path.c_str(), h);
@@ -118,7 +124,7 @@ Result<json> ApiClient::Delete(const std::string& path) {
 
 Status ApiClient::Stream(const std::string& path,
                          const std::function<bool(const json&)>& on_event) {
-  auto c = Connect(endpoint_);
+  auto c = Connect();
   c->set_read_timeout(std::chrono::hours(24));
   httplib::Headers h;
   if (!token_.empty()) h.emplace("Authorization", "Bearer " + token_);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -15,12 +16,18 @@
 
 #include "core/status.h"
 
+namespace httplib {
+class Client;
+}  // namespace httplib
+
 namespace lifeline {
 
 class ApiClient {
  public:
   // `endpoint`: "http://127.0.0.1:9440" or "https://host:port".
-  ApiClient(std::string endpoint, std::string token);
+  // `ca_cert`: a PEM file to verify an https endpoint with (e.g. the
+  // daemon's self-signed certificate); empty: the system's CAs.
+  ApiClient(std::string endpoint, std::string token, std::string ca_cert = "");
 
   Result<nlohmann::json> Get(const std::string& path);
   Result<nlohmann::json> Send(const std::string& method,
@@ -35,8 +42,11 @@ class ApiClient {
  private:
   Result<nlohmann::json> Finish(const std::string& what, int status,
                                 const std::string& body);
+  std::unique_ptr<httplib::Client> Connect() const;
+
   std::string endpoint_;
   std::string token_;
+  std::string ca_cert_;
 };
 
 // "path?k=v&..." with the values URL-encoded; empty values are left out.
