@@ -68,4 +68,26 @@ std::string DaemonConfig::HeartbeatAdvertise() const {
   return a;
 }
 
+namespace {
+void Absolute(const std::string& base, std::string* path) {
+  if (path->empty() || (*path)[0] == '/') return;
+  *path = base + "/" + *path;
+}
+}  // namespace
+
+void ResolveRelativePaths(const std::string& base_dir, DaemonConfig* c) {
+  Absolute(base_dir, &c->daemon.state_dir);
+  Absolute(base_dir, &c->provider.process.state_dir);
+  Absolute(base_dir, &c->api.tls_cert);
+  Absolute(base_dir, &c->api.tls_key);
+  Absolute(base_dir, &c->api.tokens_file);
+  for (auto& [id, file] : c->heartbeat.keys) Absolute(base_dir, &file);
+  for (auto& w : c->webhooks) Absolute(base_dir, &w.secret_file);
+  for (auto& g : c->groups) {
+    if (g.launch.command.find('/') != std::string::npos) {
+      Absolute(base_dir, &g.launch.command);
+    }
+  }
+}
+
 }  // namespace lifeline

@@ -138,4 +138,10 @@ struct DaemonConfig {
   std::string HeartbeatAdvertise() const;
 };
 
+// Makes the relative paths of the config absolute against `base_dir` (the
+// directory lifelined was started in): state dirs, TLS and token files,
+// heartbeat key files, webhook secret files, and launch commands that
+// contain a '/' (a bare name is looked up in PATH by the provider).
+void ResolveRelativePaths(const std::string& base_dir, DaemonConfig* config);
+
 }  // namespace lifeline
