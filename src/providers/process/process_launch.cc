@@ -30,7 +30,7 @@ void ProcessProvider::Launch(const LaunchRequest& req,
   };
   std::string op = "process: Launch(group " + req.group + ", token '" +
                    req.idempotency_token + "'): ";
-  if (!init_status_.ok()) {
+  if (!usable_) {
     return fail(FailedPrecondition(op + init_status_.message()));
   }
   if (!process::IsSafeName(req.group)) {

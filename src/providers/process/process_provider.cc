@@ -35,6 +35,7 @@ ProcessProvider::ProcessProvider(EventLoop& loop, const Clock& clock,
   }
   volumes_ = std::move(*volumes);
   addresses_ = std::move(*addresses);
+  usable_ = true;
   init_status_ = Adopt();
   ScheduleLogCheck();
 }

@@ -88,8 +88,9 @@ class ProcessProvider final : public Provider {
   ProcessProvider(const ProcessProvider&) = delete;
   ProcessProvider& operator=(const ProcessProvider&) = delete;
 
-  // Not OK when the state dir could not be created, or some record could
-  // not be read (those instances are then unknown).
+  // Not OK when the state dir could not be created (every Launch then
+  // fails with FailedPrecondition), or some record could not be read (those
+  // instances are then unknown; the rest work).
   const Status& init_status() const { return init_status_; }
 
   // Loads records not yet known and re-adopts their processes: a record
@@ -177,6 +178,9 @@ class ProcessProvider final : public Provider {
   ProcessProviderConfig config_;
   process::StateDir state_;
   Status init_status_;
+  // The state dir and its shared files loaded; unreadable single records
+  // (reported by init_status_) do not stop launches.
+  bool usable_ = false;
   StatusSink sink_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;
   // Extra volumes by id, and address -> holder; mirrored in the state dir.

@@ -239,6 +239,36 @@ TEST_F(ProcessProviderTest, ALaunchCutShortByADaemonStopEndsTerminated) {
   EXPECT_EQ(retry->lifecycle, Lifecycle::kTerminated);
 }
 
+TEST_F(ProcessProviderTest, ADamagedRecordIsReportedAndTheRestStillWorks) {
+  MakeProvider();
+  auto good = Launch(Request(Shell("exec sleep 1000")));
+  ASSERT_TRUE(good.ok());
+  DestroyProvider();
+  std::string bad = config_.state_dir + "/instances/web-a-99.json";
+  ASSERT_TRUE(WriteFileAtomically(bad, "{\"id\": \"web-a-99\", trunc").ok());
+
+  provider_ = loop_.RunOnLoop([this] {
+    return std::make_unique<ProcessProvider>(loop_.loop(), loop_.clock(),
+                                             config_);
+  });
+  Status init = init_status();
+  EXPECT_EQ(init.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(init.message().find(bad), std::string::npos) << init.ToString();
+  EXPECT_TRUE(fs::exists(bad));  // left for an operator to inspect
+  EXPECT_EQ(StatusOf(good->id).lifecycle, Lifecycle::kRunning);
+  auto more = Launch(Request(Shell("exec sleep 1000")));
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+
+  ProcessProviderConfig unusable = config_;
+  unusable.state_dir = bad + "/below-a-file";
+  Status st = loop_.RunOnLoop([&] {
+    ProcessProvider p(loop_.loop(), loop_.clock(), unusable);
+    return p.init_status();
+  });
+  EXPECT_EQ(st.code(), StatusCode::kInternal);
+  EXPECT_NE(st.message().find("below-a-file"), std::string::npos);
+}
+
 TEST_F(ProcessProviderTest, AnInstanceThatDiedWhileTheDaemonWasDownIsStopped) {
   MakeProvider();
   auto info = Launch(Request(Shell("exec sleep 1000")));
