@@ -39,13 +39,24 @@ std::vector<std::string> Controller::LaunchableZones(const GroupRuntime& g) cons
 
 std::string Controller::PickLaunchZone(
     const GroupRuntime& g, const std::vector<std::string>& exclude) const {
+  // Replacements on their way (launched, not yet promoted) will add to
+  // their zone too: counting them keeps concurrent replacements spread.
+  std::map<std::string, int> replacing;
+  for (const auto& [id, wf] : workflows_) {
+    if (wf.group == g.spec.name && wf.kind == WorkflowKind::kRecovery &&
+        !wf.replacement_zone.empty() &&
+        (wf.state == WorkflowState::kLaunching ||
+         wf.state == WorkflowState::kAwaitingReplacement)) {
+      ++replacing[wf.replacement_zone];
+    }
+  }
   std::string best;
   int best_count = 0;
   for (const auto& z : LaunchableZones(g)) {
     if (std::find(exclude.begin(), exclude.end(), z) != exclude.end()) continue;
-    int count = 0;
+    int count = replacing[z];
     if (auto it = g.zones.find(z); it != g.zones.end()) {
-      count = it->second.active + it->second.launching;
+      count += it->second.active + it->second.launching;
     }
     if (best.empty() || count < best_count) {
       best = z;
@@ -352,24 +363,33 @@ void Controller::MaybeRebalance(GroupRuntime& g) {
   }
   std::vector<std::string> zones = LaunchableZones(g);
   if (zones.size() < 2) return;
-  std::map<std::string, int> count;
+  std::map<std::string, int> count, healthy;
   for (const auto& z : zones) {
     auto it = g.zones.find(z);
     count[z] = it == g.zones.end() ? 0 : it->second.active;
+    healthy[z] =
+        it == g.zones.end() ? 0 : it->second.active - it->second.unhealthy;
   }
-  // Plan moves from the fullest zone to the emptiest, one at a time, up to
+  // Plan moves from the fullest zone that can spare a healthy instance
+  // (keeping min_healthy_per_zone) to the emptiest, one at a time, up to
   // the step's share of the group.
   int step = std::max(1, static_cast<int>(spec.rebalance_step_ratio *
                                           static_cast<double>(spec.desired)));
   std::vector<std::pair<std::string, std::string>> moves;
   while (static_cast<int>(moves.size()) < step) {
-    auto [lo, hi] = std::minmax_element(
-        count.begin(), count.end(),
-        [](const auto& a, const auto& b) { return a.second < b.second; });
-    if (hi->second - lo->second <= 1) break;
-    --hi->second;
-    ++lo->second;
-    moves.emplace_back(hi->first, lo->first);
+    std::string lo, hi;
+    for (const auto& z : zones) {
+      if (lo.empty() || count[z] < count[lo]) lo = z;
+      if (healthy[z] > spec.min_healthy_per_zone &&
+          (hi.empty() || count[z] > count[hi])) {
+        hi = z;
+      }
+    }
+    if (hi.empty() || count[hi] - count[lo] <= 1) break;
+    --count[hi];
+    --healthy[hi];
+    ++count[lo];
+    moves.emplace_back(hi, lo);
   }
   if (moves.empty()) return;
   std::string plan, layout;
@@ -436,8 +456,12 @@ void Controller::ReconcileWarmPool(GroupRuntime& g) {
     ++have[zone];
     ++prepared;
   }
-  for (const auto& zone : LaunchableZones(g)) {
-    while (have[zone] < wp.min_size && prepared < max_prepared) {
+  // Level by level, so that a max_prepared below min_size per zone still
+  // spreads the pool across the zones.
+  std::vector<std::string> zones = LaunchableZones(g);
+  for (int level = 1; level <= wp.min_size; ++level) {
+    for (const auto& zone : zones) {
+      if (have[zone] >= level || prepared >= max_prepared) continue;
       StartStandbyLaunch(g, zone);
       ++have[zone];
       ++prepared;
