@@ -156,14 +156,18 @@ void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
                                                       : by_time;
   double missed = g - 1;
   double a = 1.0 / config_.loss_window;
-  double keep = std::pow(1 - a, g);
   double loss = r.loss;
-  if (missed > 0) loss = 1 - (1 - loss) * std::pow(1 - a, missed);
+  if (missed == 0) {  // the common case: no pow()
+    r.loss2 = static_cast<float>(r.loss2 * (1 - a));
+    r.max_run = static_cast<float>(r.max_run * (1 - a / 8));
+  } else {
+    loss = 1 - (1 - loss) * std::pow(1 - a, missed);
+    r.loss2 = static_cast<float>(r.loss2 * std::pow(1 - a, g) + (missed >= 2 ? a : 0));
+    if (missed >= 2) r.run2 += static_cast<float>((missed - 1 - r.run2) * kRunWeight);
+    r.max_run = static_cast<float>(
+        std::max(missed, r.max_run * std::pow(1 - a / 8, g)));
+  }
   r.loss = static_cast<float>(loss * (1 - a));
-  r.loss2 = static_cast<float>(r.loss2 * keep + (missed >= 2 ? a : 0));
-  if (missed >= 2) r.run2 += static_cast<float>((missed - 1 - r.run2) * kRunWeight);
-  r.max_run = static_cast<float>(
-      std::max(missed, r.max_run * std::pow(1 - a / 8, g)));
   if (!(r.flags & kHasInterval)) {
     double per_step = std::clamp(dt / g, step / 2, step * 2);
     step += (per_step - step) * kIntervalWeight;

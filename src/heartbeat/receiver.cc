@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "heartbeat/sender.h"
@@ -31,17 +32,17 @@ namespace {
 
 std::string Describe(const sockaddr* sa) {
   char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
+  char out[INET6_ADDRSTRLEN + 16];
   if (sa->sa_family == AF_INET) {
     auto* in = reinterpret_cast<const sockaddr_in*>(sa);
     inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    port = ntohs(in->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
+    std::snprintf(out, sizeof out, "%s:%d", host, ntohs(in->sin_port));
+  } else {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    std::snprintf(out, sizeof out, "[%s]:%d", host, ntohs(in6->sin6_port));
   }
-  auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-  inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-  port = ntohs(in6->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  return out;
 }
 
 }  // namespace
