@@ -99,10 +99,14 @@ void B7() {
   };
   // Sized to stay well under a minute on two shared cores.
   const Case cases[] = {
-      {"loss5_jitter20pm20_h100ms", 0.05, 0, 1, 3000, std::chrono::hours(4), milliseconds(100)},
-      {"bursty_h100ms", 0.01, 0.01, 0.4, 3000, std::chrono::hours(2), milliseconds(100)},
-      {"loss20_jitter_h100ms", 0.20, 0, 1, 3000, std::chrono::hours(2), milliseconds(100)},
-      {"loss5_jitter20pm20_h1s", 0.05, 0, 1, 30000, std::chrono::hours(2), std::chrono::seconds(1)},
+      {"loss5_jitter20pm20_h100ms", 0.05, 0, 1, 3000, std::chrono::hours(4),
+       milliseconds(100)},
+      {"bursty_h100ms", 0.01, 0.01, 0.4, 3000, std::chrono::hours(2),
+       milliseconds(100)},
+      {"loss20_jitter_h100ms", 0.20, 0, 1, 3000, std::chrono::hours(2),
+       milliseconds(100)},
+      {"loss5_jitter20pm20_h1s", 0.05, 0, 1, 30000, std::chrono::hours(2),
+       std::chrono::seconds(1)},
   };
   for (const Case& c : cases) {
     RealClock wall;
@@ -138,7 +142,8 @@ void B7() {
     }
     std::string n = c.name;
     Report("B7", "instance_hours_" + n, sum.instance_hours, "h");
-    Report("B7", "false_failed_" + n, static_cast<double>(sum.false_failed), "count");
+    Report("B7", "false_failed_" + n, static_cast<double>(sum.false_failed),
+           "count");
     Report("B7", "false_failed_per_instance_hour_" + n,
            static_cast<double>(sum.false_failed) / sum.instance_hours, "1/h");
     Report("B7", "false_suspect_per_instance_hour_" + n,
@@ -147,7 +152,8 @@ void B7() {
            static_cast<double>(sum.fixed_timeout_fp), "count");
     Report("B7", "baseline_normal_phi8_fp_" + n,
            static_cast<double>(sum.normal_phi_fp), "count");
-    ReportLatency("B7", "detection_from_last_hb_" + n, sum.detect_from_last_ms, "ms");
+    ReportLatency("B7", "detection_from_last_hb_" + n, sum.detect_from_last_ms,
+                  "ms");
     Report("B7", "wall_seconds_" + n, WallSeconds(wall, start), "s");
   }
 }
@@ -161,7 +167,8 @@ void B12() {
     MonoTime origin = clock.Now();
     hb::TimingWheel w(milliseconds(1), 4096, origin);
     w.Resize(kN);
-    for (uint32_t i = 0; i < kN; ++i) w.Schedule(i, origin + milliseconds(1000 + i % 2000));
+    for (uint32_t i = 0; i < kN; ++i)
+      w.Schedule(i, origin + milliseconds(1000 + i % 2000));
     std::vector<uint32_t> order(kN);
     std::vector<uint32_t> delay(kN);
     for (uint32_t i = 0; i < kN; ++i) {

@@ -34,8 +34,8 @@ struct SimParams {
 struct SimResult {
   uint64_t heartbeats_sent = 0;
   double instance_hours = 0;
-  uint64_t false_failed = 0;    // failed while alive
-  uint64_t false_suspect = 0;   // suspect while alive
+  uint64_t false_failed = 0;   // failed while alive
+  uint64_t false_suspect = 0;  // suspect while alive
   uint64_t fixed_timeout_fp = 0;
   uint64_t normal_phi_fp = 0;
   std::vector<double> detect_from_last_ms;   // declared failed - last arrival
@@ -74,9 +74,8 @@ inline SimResult RunFleet(const SimParams& p) {
   heartbeat::DetectorOutput out;
   heartbeat::HeartbeatEntry e;
   const int64_t run_ms = p.run / milliseconds(1);
-  const int64_t kill_ms = p.kill_after > Duration::zero()
-                              ? p.kill_after / milliseconds(1)
-                              : -1;
+  const int64_t kill_ms =
+      p.kill_after > Duration::zero() ? p.kill_after / milliseconds(1) : -1;
   const int64_t end_ms = kill_ms >= 0 ? run_ms + kill_ms : run_ms;
   const int64_t adv = std::max<int64_t>(1, p.advance_every / milliseconds(1));
   // z with -log10(P(X > mean + z*sd)) = normal_phi: solve by bisection.
@@ -90,7 +89,8 @@ inline SimResult RunFleet(const SimParams& p) {
   const int64_t fixed_ms = p.fixed_timeout / milliseconds(1);
 
   if (kill_ms >= 0) {
-    for (size_t i = 0; i < n; ++i) death_ms[i] = run_ms + rng.UniformInt(0, h_ms - 1);
+    for (size_t i = 0; i < n; ++i)
+      death_ms[i] = run_ms + rng.UniformInt(0, h_ms - 1);
   }
   for (int64_t ms = 0; ms <= end_ms; ++ms) {
     MonoTime now = t0 + milliseconds(ms);
@@ -103,7 +103,8 @@ inline SimResult RunFleet(const SimParams& p) {
       ++res.heartbeats_sent;
       bool lost = false;
       if (p.burst_enter > 0) {
-        bad[i] = bad[i] ? !rng.Bernoulli(p.burst_exit) : rng.Bernoulli(p.burst_enter);
+        bad[i] = bad[i] ? !rng.Bernoulli(p.burst_exit)
+                        : rng.Bernoulli(p.burst_enter);
         lost = bad[i];
       }
       if (!lost && p.loss > 0) lost = rng.Bernoulli(p.loss);
@@ -137,8 +138,10 @@ inline SimResult RunFleet(const SimParams& p) {
           if (alive) {
             ++res.false_failed;
           } else {
-            res.detect_from_last_ms.push_back(static_cast<double>(ms - last_ms[i]));
-            res.detect_from_death_ms.push_back(static_cast<double>(ms - death_ms[i]));
+            res.detect_from_last_ms.push_back(
+                static_cast<double>(ms - last_ms[i]));
+            res.detect_from_death_ms.push_back(
+                static_cast<double>(ms - death_ms[i]));
           }
         } else if (t.health == AppHealth::kSuspect && alive) {
           ++res.false_suspect;
@@ -147,7 +150,8 @@ inline SimResult RunFleet(const SimParams& p) {
       out.clear();
     }
   }
-  res.instance_hours = static_cast<double>(p.instances) * ToSeconds(p.run) / 3600.0;
+  res.instance_hours =
+      static_cast<double>(p.instances) * ToSeconds(p.run) / 3600.0;
   return res;
 }
 

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <functional>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,7 +86,8 @@ struct Pipeline {
       : detector(hb::DetectorConfig{}, 4, clock.Now()),
         processor(detector, keys, std::chrono::seconds(60), counters) {
     keys.Set(*hb::KeyRing::Create({{kKeyId, "bench", kSecret}}));
-    for (size_t i = 0; i < n; ++i) (void)detector.Track(IdOf(i), "bench", clock.Now());
+    for (size_t i = 0; i < n; ++i)
+      (void)detector.Track(IdOf(i), "bench", clock.Now());
   }
   hb::KeyStore keys;
   hb::ShardedDetector detector;
@@ -218,7 +219,8 @@ void B1() {
     }
     double ns = static_cast<double>((clock.Now() - start).count()) / kN;
     Report("B1", "userspace_ns_per_heartbeat_1M_tracked", ns, "ns");
-    Report("B1", "userspace_accepted", static_cast<double>(p.counters.entries_accepted.load()), "count");
+    Report("B1", "userspace_accepted",
+           static_cast<double>(p.counters.entries_accepted.load()), "count");
   }
   Datagrams d = Build(clock, kN, 1, 3, 1);
   Report("B1", "datagram_bytes", static_cast<double>(d.size[0]), "B");
@@ -230,12 +232,14 @@ void B1() {
     double secs = Settle(clock, start, [&] { return raw.received.load(); });
     raw_rate = static_cast<double>(raw.received.load()) / secs;
     Report("B1", "raw_recvmmsg_datagrams_per_s", raw_rate, "1/s");
-    Report("B1", "raw_drops", static_cast<double>(sent - raw.received.load()), "count");
+    Report("B1", "raw_drops", static_cast<double>(sent - raw.received.load()),
+           "count");
   }
   {
     hb::ReceiverConfig rc;
     rc.bind_addresses = {"127.0.0.1:0"};
-    hb::UdpReceiver recv(rc, clock, p.detector, p.keys, std::chrono::seconds(60));
+    hb::UdpReceiver recv(rc, clock, p.detector, p.keys,
+                         std::chrono::seconds(60));
     if (!recv.Start().ok()) return;
     std::string a = recv.local_addresses()[0];
     int port = std::stoi(a.substr(a.rfind(':') + 1));
@@ -246,8 +250,10 @@ void B1() {
     uint64_t accepted = Accepted(recv) - before;
     double rate = static_cast<double>(Received(recv)) / secs;
     Report("B1", "authenticated_datagrams_per_s", rate, "1/s", raw_rate);
-    Report("B1", "authenticated_accepted", static_cast<double>(accepted), "count");
-    Report("B1", "authenticated_drops", static_cast<double>(sent - Received(recv)), "count");
+    Report("B1", "authenticated_accepted", static_cast<double>(accepted),
+           "count");
+    Report("B1", "authenticated_drops",
+           static_cast<double>(sent - Received(recv)), "count");
     recv.Stop();
   }
 }
@@ -267,7 +273,8 @@ void B2() {
   {
     hb::ReceiverConfig rc;
     rc.bind_addresses = {"127.0.0.1:0"};
-    hb::UdpReceiver recv(rc, clock, p.detector, p.keys, std::chrono::seconds(60));
+    hb::UdpReceiver recv(rc, clock, p.detector, p.keys,
+                         std::chrono::seconds(60));
     if (!recv.Start().ok()) return;
     std::string a = recv.local_addresses()[0];
     int port = std::stoi(a.substr(a.rfind(':') + 1));
@@ -275,9 +282,12 @@ void B2() {
     uint64_t sent = Blast(d, port);
     double secs = Settle(clock, start, [&] { return Accepted(recv); });
     uint64_t accepted = Accepted(recv);
-    Report("B2", "instance_heartbeats_per_s", static_cast<double>(accepted) / secs, "1/s");
-    Report("B2", "datagram_drops", static_cast<double>(sent - Received(recv)), "count");
-    Report("B2", "instance_heartbeats_accepted", static_cast<double>(accepted), "count");
+    Report("B2", "instance_heartbeats_per_s",
+           static_cast<double>(accepted) / secs, "1/s");
+    Report("B2", "datagram_drops", static_cast<double>(sent - Received(recv)),
+           "count");
+    Report("B2", "instance_heartbeats_accepted", static_cast<double>(accepted),
+           "count");
     recv.Stop();
   }
   // The same datagrams through the pipeline without sockets (user space).

@@ -18,8 +18,8 @@ struct World {
   World()
       : detector(hb::DetectorConfig{}, 2, clock.Now()),
         processor(detector, keys, std::chrono::seconds(30), counters) {
-    auto ring = hb::KeyRing::Create({{1, "web", std::string(32, 'k')},
-                                     {2, "db", std::string(32, 'd')}});
+    auto ring = hb::KeyRing::Create(
+        {{1, "web", std::string(32, 'k')}, {2, "db", std::string(32, 'd')}});
     keys.Set(*ring);
     (void)detector.Track("i-0abc123", "web", clock.Now());
     (void)detector.Track("web-a-17", "db", clock.Now());
@@ -50,15 +50,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const auto& id = parsed.entries[i].instance_id;
       if (!hb::ValidInstanceId(id) ||
           reinterpret_cast<const uint8_t*>(id.data()) < data ||
-          reinterpret_cast<const uint8_t*>(id.data()) + id.size() > data + size) {
+          reinterpret_cast<const uint8_t*>(id.data()) + id.size() >
+              data + size) {
         std::abort();
       }
     }
   }
 
   world->clock.Advance(std::chrono::milliseconds(1));
-  hb::DropReason verdict =
-      world->processor.Process(bytes, world->clock.Now(), world->clock.WallNow());
+  hb::DropReason verdict = world->processor.Process(bytes, world->clock.Now(),
+                                                    world->clock.WallNow());
   if (verdict == hb::DropReason::kNone) std::abort();  // forged and accepted
   hb::DetectorOutput out;
   world->detector.AdvanceTo(world->clock.Now(), &out);

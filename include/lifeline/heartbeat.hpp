@@ -20,8 +20,11 @@ namespace lifeline {
 
 class Heartbeat {
  public:
-  enum class Status { kOk = LIFELINE_HB_OK, kDegraded = LIFELINE_HB_DEGRADED,
-                      kFailing = LIFELINE_HB_FAILING };
+  enum class Status {
+    kOk = LIFELINE_HB_OK,
+    kDegraded = LIFELINE_HB_DEGRADED,
+    kFailing = LIFELINE_HB_FAILING
+  };
   struct Options {
     std::string instance_id;
     std::string address;  // "host:port"
@@ -35,15 +38,13 @@ class Heartbeat {
     lifeline_hb_options c{o.instance_id.c_str(), o.address.c_str(),
                           o.key_file.c_str(), o.key_id,
                           static_cast<uint32_t>(o.interval.count())};
-    return Wrap([&](lifeline_hb** hb, char* err, size_t n) {
-                  return lifeline_hb_open(&c, hb, err, n);
-                },
+    return Wrap([&](lifeline_hb** hb, char* err,
+                    size_t n) { return lifeline_hb_open(&c, hb, err, n); },
                 error);
   }
   static std::unique_ptr<Heartbeat> FromEnvironment(std::string* error) {
-    return Wrap([](lifeline_hb** hb, char* err, size_t n) {
-                  return lifeline_hb_open_env(hb, err, n);
-                },
+    return Wrap([](lifeline_hb** hb, char* err,
+                   size_t n) { return lifeline_hb_open_env(hb, err, n); },
                 error);
   }
 

@@ -23,7 +23,8 @@ namespace {
 using lifeline::Duration;
 namespace hb = lifeline::heartbeat;
 
-constexpr const char* kDescription = R"(lifeline-agent: heartbeats for Lifeline's application monitoring.
+constexpr const char* kDescription =
+    R"(lifeline-agent: heartbeats for Lifeline's application monitoring.
 
 Sends one authenticated UDP heartbeat per interval for each instance to a
 Lifeline receiver. With several instances (repeated --instance-id or
@@ -63,7 +64,8 @@ struct Flags {
 bool ParseDurationFlag(const std::string& name, const std::string& text,
                        Duration* out) {
   if (!lifeline::ParseDuration(text, out) || *out <= Duration::zero()) {
-    std::fprintf(stderr, "lifeline-agent: %s=%s: expected a duration like 100ms\n",
+    std::fprintf(stderr,
+                 "lifeline-agent: %s=%s: expected a duration like 100ms\n",
                  name.c_str(), text.c_str());
     return false;
   }
@@ -93,8 +95,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--health-command", f.health_command,
                  "Shell command deciding the status ({id} = instance id)");
-  app.add_option("--http-probe", f.http_probe,
-                 "http://host:port/path deciding the status ({id} = instance id)");
+  app.add_option(
+      "--http-probe", f.http_probe,
+      "http://host:port/path deciding the status ({id} = instance id)");
   app.add_option("--probe-interval", f.probe_interval, "How often to probe")
       ->capture_default_str();
   app.add_option("--probe-timeout", f.probe_timeout, "Probe time limit")
@@ -130,20 +133,24 @@ int main(int argc, char** argv) {
   }
   for (const auto& id : f.ids) {
     if (!hb::ValidInstanceId(id)) {
-      std::fprintf(stderr, "lifeline-agent: instance id '%s': must be 1..64 "
-                   "printable characters without spaces\n", id.c_str());
+      std::fprintf(stderr,
+                   "lifeline-agent: instance id '%s': must be 1..64 "
+                   "printable characters without spaces\n",
+                   id.c_str());
       return 2;
     }
   }
   Duration interval, probe_interval, probe_timeout;
   if (!ParseDurationFlag("--interval", f.interval, &interval) ||
-      !ParseDurationFlag("--probe-interval", f.probe_interval, &probe_interval) ||
+      !ParseDurationFlag("--probe-interval", f.probe_interval,
+                         &probe_interval) ||
       !ParseDurationFlag("--probe-timeout", f.probe_timeout, &probe_timeout)) {
     return 2;
   }
   auto secret = hb::ReadKeyFile(f.key_file);
   if (!secret.ok()) {
-    std::fprintf(stderr, "lifeline-agent: %s\n", secret.status().message().c_str());
+    std::fprintf(stderr, "lifeline-agent: %s\n",
+                 secret.status().message().c_str());
     return 2;
   }
 
@@ -156,7 +163,8 @@ int main(int argc, char** argv) {
   so.max_datagram_bytes = f.max_datagram;
   auto sender = hb::HeartbeatSender::Create(so, clock);
   if (!sender.ok()) {
-    std::fprintf(stderr, "lifeline-agent: %s\n", sender.status().message().c_str());
+    std::fprintf(stderr, "lifeline-agent: %s\n",
+                 sender.status().message().c_str());
     return 1;
   }
   lifeline::RealLoop loop(clock);
@@ -187,11 +195,11 @@ int main(int argc, char** argv) {
   pc.interval = probe_interval;
   pc.timeout = probe_timeout;
   auto prober = std::make_unique<lifeline::agent::HealthProber>(
-      loop, pc, f.ids,
-      [&](size_t i, hb::AppStatus s, const std::string& why) {
+      loop, pc, f.ids, [&](size_t i, hb::AppStatus s, const std::string& why) {
         if (f.verbose && s != status[i]) {
-          std::fprintf(stderr, "lifeline-agent: %s: %s (%s)\n", f.ids[i].c_str(),
-                       std::string(hb::ToString(s)).c_str(), why.c_str());
+          std::fprintf(stderr, "lifeline-agent: %s: %s (%s)\n",
+                       f.ids[i].c_str(), std::string(hb::ToString(s)).c_str(),
+                       why.c_str());
         }
         status[i] = s;
       });
@@ -206,7 +214,8 @@ int main(int argc, char** argv) {
   std::function<void()> beat = [&] {
     for (size_t i = 0; i < entries.size(); ++i) entries[i].status = status[i];
     lifeline::Status s = (*sender)->Send(entries);
-    if (!s.ok() && f.verbose) std::fprintf(stderr, "lifeline-agent: %s\n", s.message().c_str());
+    if (!s.ok() && f.verbose)
+      std::fprintf(stderr, "lifeline-agent: %s\n", s.message().c_str());
     if (f.count != 0 && ++rounds >= f.count) {
       loop.Stop();
       return;

@@ -122,8 +122,9 @@ void HealthProber::SpawnCommand(size_t i) {
   Child& c = children_[i];
   c.pid = pid;
   c.pidfd = fd;
-  if (fd < 0 || !loop_.WatchFd(fd, EPOLLIN, [this, i](uint32_t) { Reap(i, false); })
-                     .ok()) {
+  if (fd < 0 ||
+      !loop_.WatchFd(fd, EPOLLIN, [this, i](uint32_t) { Reap(i, false); })
+           .ok()) {
     // Without a pidfd, wait for it when the timeout fires.
     c.timeout = loop_.RunAfter(config_.timeout, [this, i] { Reap(i, true); });
     return;
@@ -148,8 +149,9 @@ void HealthProber::Reap(size_t i, bool timed_out) {
   }
   c = Child{};
   if (!exited) {
-    on_result_(i, AppStatus::kFailing,
-               "health command timed out after " + FormatDuration(config_.timeout));
+    on_result_(
+        i, AppStatus::kFailing,
+        "health command timed out after " + FormatDuration(config_.timeout));
   } else if (WIFEXITED(status)) {
     int code = WEXITSTATUS(status);
     on_result_(i, StatusOfExitCode(code),
@@ -170,7 +172,8 @@ void HealthProber::HttpWorker() {
       http_queue_.pop_front();
     }
     httplib::Client client(SubstituteId(http_base_, ids_[i]));
-    auto secs = std::chrono::duration_cast<std::chrono::microseconds>(config_.timeout);
+    auto secs =
+        std::chrono::duration_cast<std::chrono::microseconds>(config_.timeout);
     time_t sec = static_cast<time_t>(secs.count() / 1000000);
     time_t usec = static_cast<time_t>(secs.count() % 1000000);
     client.set_connection_timeout(sec, usec);

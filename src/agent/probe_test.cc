@@ -38,13 +38,14 @@ std::vector<std::pair<AppStatus, std::string>> ProbeOnce(
   pc.interval = std::chrono::seconds(30);
   pc.timeout = timeout;
   {
-    HealthProber p(loop, pc, ids, [&](size_t i, AppStatus s, const std::string& why) {
-      if (!seen[i]) {
-        seen[i] = true;
-        got[i] = {s, why};
-        if (++n == seen.size()) loop.Stop();
-      }
-    });
+    HealthProber p(loop, pc, ids,
+                   [&](size_t i, AppStatus s, const std::string& why) {
+                     if (!seen[i]) {
+                       seen[i] = true;
+                       got[i] = {s, why};
+                       if (++n == seen.size()) loop.Stop();
+                     }
+                   });
     EXPECT_TRUE(p.Start().ok());
     loop.RunAfter(std::chrono::seconds(20), [&] { loop.Stop(); });
     loop.Run();
@@ -54,8 +55,9 @@ std::vector<std::pair<AppStatus, std::string>> ProbeOnce(
 }
 
 TEST(HealthProber, CommandExitCodesBecomeEachInstancesStatus) {
-  auto got = ProbeOnce("case {id} in ok) exit 0;; slow) exit 1;; *) exit 3;; esac",
-                       {"ok", "slow", "bad"});
+  auto got =
+      ProbeOnce("case {id} in ok) exit 0;; slow) exit 1;; *) exit 3;; esac",
+                {"ok", "slow", "bad"});
   EXPECT_EQ(got[0].first, AppStatus::kOk);
   EXPECT_EQ(got[1].first, AppStatus::kDegraded);
   EXPECT_EQ(got[2].first, AppStatus::kFailing);
@@ -63,9 +65,11 @@ TEST(HealthProber, CommandExitCodesBecomeEachInstancesStatus) {
 }
 
 TEST(HealthProber, ACommandPastItsTimeoutIsKilledAndFailing) {
-  auto got = ProbeOnce("exec sleep 30", {"hung"}, std::chrono::milliseconds(200));
+  auto got =
+      ProbeOnce("exec sleep 30", {"hung"}, std::chrono::milliseconds(200));
   EXPECT_EQ(got[0].first, AppStatus::kFailing);
-  EXPECT_NE(got[0].second.find("timed out"), std::string::npos) << got[0].second;
+  EXPECT_NE(got[0].second.find("timed out"), std::string::npos)
+      << got[0].second;
 }
 
 TEST(HealthProber, RefusesNonHttpUrls) {

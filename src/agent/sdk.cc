@@ -1,6 +1,4 @@
 // The heartbeat SDK (include/lifeline/heartbeat.h) over HeartbeatSender.
-#include "lifeline/heartbeat.h"
-
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -9,6 +7,7 @@
 #include "core/clock.h"
 #include "heartbeat/mac.h"
 #include "heartbeat/sender.h"
+#include "lifeline/heartbeat.h"
 
 struct lifeline_hb {
   lifeline::RealClock clock;
@@ -50,10 +49,10 @@ extern "C" int lifeline_hb_open(const lifeline_hb_options* o, lifeline_hb** out,
                 error, error_len);
   }
   if (o->address == nullptr || o->key_file == nullptr) {
-    return Fail(InvalidArgument("heartbeat sdk: open(" +
-                                std::string(o->instance_id) +
-                                "): address and key file are required"),
-                error, error_len);
+    return Fail(
+        InvalidArgument("heartbeat sdk: open(" + std::string(o->instance_id) +
+                        "): address and key file are required"),
+        error, error_len);
   }
   auto secret = hb::ReadKeyFile(o->key_file);
   if (!secret.ok()) return Fail(secret.status(), error, error_len);
@@ -101,10 +100,11 @@ extern "C" int lifeline_hb_open_env(lifeline_hb** out, char* error,
     lifeline::Duration d;
     if (!lifeline::ParseDuration(iv, &d) || d < std::chrono::milliseconds(1) ||
         d > std::chrono::hours(1)) {
-      return Fail(lifeline::InvalidArgument(
-                      std::string("heartbeat sdk: LIFELINE_HEARTBEAT_INTERVAL=") +
-                      iv + ": expected a duration like 100ms, 1ms..1h"),
-                  error, error_len);
+      return Fail(
+          lifeline::InvalidArgument(
+              std::string("heartbeat sdk: LIFELINE_HEARTBEAT_INTERVAL=") + iv +
+              ": expected a duration like 100ms, 1ms..1h"),
+          error, error_len);
     }
     o.interval_ms = static_cast<uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(d).count());

@@ -39,9 +39,10 @@ class SdkTest : public ::testing::Test {
   void TearDown() override {
     close(fd_);
     unlink(key_path_.c_str());
-    for (const char* v : {"LIFELINE_INSTANCE_ID", "LIFELINE_HEARTBEAT_ADDR",
-                          "LIFELINE_HEARTBEAT_KEY_FILE", "LIFELINE_HEARTBEAT_KEY_ID",
-                          "LIFELINE_HEARTBEAT_INTERVAL"}) {
+    for (const char* v :
+         {"LIFELINE_INSTANCE_ID", "LIFELINE_HEARTBEAT_ADDR",
+          "LIFELINE_HEARTBEAT_KEY_FILE", "LIFELINE_HEARTBEAT_KEY_ID",
+          "LIFELINE_HEARTBEAT_INTERVAL"}) {
       unsetenv(v);
     }
   }

@@ -79,7 +79,8 @@ DropReason DatagramProcessor::Process(std::span<const uint8_t> bytes,
   if (stale) Count(DropReason::kStale, stale);
   EntryCounts counts;
   detector_.Observe(fresh_, groups_[k], now, &counts);
-  counters_.entries_accepted.fetch_add(counts.accepted, std::memory_order_relaxed);
+  counters_.entries_accepted.fetch_add(counts.accepted,
+                                       std::memory_order_relaxed);
   for (size_t i = 0; i < kDropReasonCount; ++i) {
     if (counts.dropped[i]) Count(static_cast<DropReason>(i), counts.dropped[i]);
   }

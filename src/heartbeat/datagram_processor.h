@@ -37,8 +37,8 @@ class KeyStore {
 
 // One receiver thread's counters; read by any thread (relaxed).
 struct alignas(64) ReceiverCounters {
-  std::atomic<uint64_t> datagrams{0};        // received
-  std::atomic<uint64_t> authenticated{0};    // passed parse + MAC
+  std::atomic<uint64_t> datagrams{0};      // received
+  std::atomic<uint64_t> authenticated{0};  // passed parse + MAC
   std::atomic<uint64_t> entries_accepted{0};
   std::atomic<uint64_t> dropped[kDropReasonCount] = {};
 };
@@ -57,7 +57,8 @@ class DatagramProcessor {
  private:
   void Reload();
   void Count(DropReason r, uint64_t n = 1) {
-    counters_.dropped[static_cast<size_t>(r)].fetch_add(n, std::memory_order_relaxed);
+    counters_.dropped[static_cast<size_t>(r)].fetch_add(
+        n, std::memory_order_relaxed);
   }
 
   ShardedDetector& detector_;
@@ -66,8 +67,9 @@ class DatagramProcessor {
   ReceiverCounters& counters_;
   uint64_t version_ = ~0ull;
   std::shared_ptr<const KeyRing> ring_;
-  std::vector<std::unique_ptr<HmacSha256>> macs_;  // parallel to ring_->entries()
-  std::vector<uint16_t> groups_;                   // detector group per key
+  std::vector<std::unique_ptr<HmacSha256>>
+      macs_;                      // parallel to ring_->entries()
+  std::vector<uint16_t> groups_;  // detector group per key
   std::unique_ptr<ParsedDatagram> parsed_;
   std::vector<HeartbeatEntry> fresh_;
 };

@@ -32,8 +32,8 @@ class DatagramProcessorTest : public ::testing::Test {
     e.sent_at_us = ToWireMicros(clock_.WallNow());
     return e;
   }
-  std::vector<uint8_t> Sign(std::vector<HeartbeatEntry> entries, uint32_t key_id,
-                            const std::string& secret) {
+  std::vector<uint8_t> Sign(std::vector<HeartbeatEntry> entries,
+                            uint32_t key_id, const std::string& secret) {
     std::vector<uint8_t> d;
     EXPECT_EQ(EncodeUnsigned(key_id, entries, &d), DropReason::kNone);
     auto mac = HmacSha256::Create(secret);
@@ -156,7 +156,8 @@ TEST_F(DatagramProcessorTest, RotatedKeysTakeEffectWithoutRestart) {
   EXPECT_EQ(Process(Sign({Entry("web-1", 1)}, 1, kWebKey)), DropReason::kNone);
   EXPECT_EQ(Process(Sign({Entry("web-1", 2)}, 3, next)), DropReason::kNone);
   keys_.Set(*KeyRing::Create({{3, "web", next}}));
-  EXPECT_EQ(Process(Sign({Entry("web-1", 3)}, 1, kWebKey)), DropReason::kUnknownKey);
+  EXPECT_EQ(Process(Sign({Entry("web-1", 3)}, 1, kWebKey)),
+            DropReason::kUnknownKey);
   EXPECT_EQ(counters_.entries_accepted.load(), 2u);
 }
 

@@ -17,16 +17,23 @@ const Duration kMaxGrace = std::chrono::hours(24 * 24);
 AppHealth HealthOf(Liveness l, AppStatus app) {
   switch (l) {
     case Liveness::kFree:
-    case Liveness::kUnknown: return AppHealth::kUnknown;
-    case Liveness::kFailed: return AppHealth::kFailed;
+    case Liveness::kUnknown:
+      return AppHealth::kUnknown;
+    case Liveness::kFailed:
+      return AppHealth::kFailed;
     case Liveness::kSuspect:
-      return app == AppStatus::kFailing ? AppHealth::kFailed : AppHealth::kSuspect;
-    case Liveness::kAlive: break;
+      return app == AppStatus::kFailing ? AppHealth::kFailed
+                                        : AppHealth::kSuspect;
+    case Liveness::kAlive:
+      break;
   }
   switch (app) {
-    case AppStatus::kOk: return AppHealth::kOk;
-    case AppStatus::kDegraded: return AppHealth::kDegraded;
-    case AppStatus::kFailing: return AppHealth::kFailed;
+    case AppStatus::kOk:
+      return AppHealth::kOk;
+    case AppStatus::kDegraded:
+      return AppHealth::kDegraded;
+    case AppStatus::kFailing:
+      return AppHealth::kFailed;
   }
   return AppHealth::kUnknown;
 }
@@ -51,11 +58,16 @@ uint16_t MissedFor(double phi, const LossModel& m) {
 
 std::string_view ToString(Liveness l) {
   switch (l) {
-    case Liveness::kFree: return "free";
-    case Liveness::kUnknown: return "unknown";
-    case Liveness::kAlive: return "alive";
-    case Liveness::kSuspect: return "suspect";
-    case Liveness::kFailed: return "failed";
+    case Liveness::kFree:
+      return "free";
+    case Liveness::kUnknown:
+      return "unknown";
+    case Liveness::kAlive:
+      return "alive";
+    case Liveness::kSuspect:
+      return "suspect";
+    case Liveness::kFailed:
+      return "failed";
   }
   return "invalid";
 }
@@ -146,14 +158,15 @@ void FailureDetector::RefreshThresholds(Record& r) const {
 }
 
 void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
-  double dt = static_cast<double>(std::max<int64_t>(0, now_ns - r.last_arrival_ns));
+  double dt =
+      static_cast<double>(std::max<int64_t>(0, now_ns - r.last_arrival_ns));
   double step = std::max(1.0, static_cast<double>(r.step_ns));
   uint64_t gap = seq - r.last_seq;
   double by_time = std::max(1.0, std::round(dt / step));
   // A sequence jump far beyond the elapsed time is a restarted sender, not
   // lost heartbeats.
   double g = static_cast<double>(gap) <= by_time + 1 ? static_cast<double>(gap)
-                                                      : by_time;
+                                                     : by_time;
   double missed = g - 1;
   double a = 1.0 / config_.loss_window;
   double loss = r.loss;
@@ -162,8 +175,10 @@ void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
     r.max_run = static_cast<float>(r.max_run * (1 - a / 8));
   } else {
     loss = 1 - (1 - loss) * std::pow(1 - a, missed);
-    r.loss2 = static_cast<float>(r.loss2 * std::pow(1 - a, g) + (missed >= 2 ? a : 0));
-    if (missed >= 2) r.run2 += static_cast<float>((missed - 1 - r.run2) * kRunWeight);
+    r.loss2 = static_cast<float>(r.loss2 * std::pow(1 - a, g) +
+                                 (missed >= 2 ? a : 0));
+    if (missed >= 2)
+      r.run2 += static_cast<float>((missed - 1 - r.run2) * kRunWeight);
     r.max_run = static_cast<float>(
         std::max(missed, r.max_run * std::pow(1 - a / 8, g)));
   }
@@ -178,7 +193,8 @@ void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
 }
 
 Duration FailureDetector::Margin(const Record& r) const {
-  Duration learned(static_cast<int64_t>(r.dev_ns * config_.jitter_margin_factor));
+  Duration learned(
+      static_cast<int64_t>(r.dev_ns * config_.jitter_margin_factor));
   return std::max(config_.min_margin, learned);
 }
 
@@ -191,7 +207,8 @@ Duration FailureDetector::StalledWithin(MonoTime from, MonoTime to) const {
   return total;
 }
 
-MonoTime FailureDetector::ExtendOverStalls(MonoTime from, Duration allowed) const {
+MonoTime FailureDetector::ExtendOverStalls(MonoTime from,
+                                           Duration allowed) const {
   MonoTime d = from + allowed;
   for (const Stall& s : stalls_) {  // oldest first: extensions compound
     if (s.to <= from) continue;
@@ -202,7 +219,8 @@ MonoTime FailureDetector::ExtendOverStalls(MonoTime from, Duration allowed) cons
 }
 
 MonoTime FailureDetector::DeadlineFor(const Record& r, uint16_t missed) const {
-  Duration timeout(static_cast<int64_t>(missed * static_cast<double>(r.step_ns)));
+  Duration timeout(
+      static_cast<int64_t>(missed * static_cast<double>(r.step_ns)));
   timeout = std::min(timeout + Margin(r), config_.max_silence);
   return ExtendOverStalls(TimeOf(r.last_arrival_ns), timeout);
 }
@@ -274,7 +292,8 @@ DropReason FailureDetector::Observe(uint32_t index, const HeartbeatEntry& e,
     Publish(index, now, 0, std::move(reason), out);
   }
   MonoTime d = DeadlineFor(r, r.n_suspect);
-  if (!wheel_.scheduled(index) || d < wheel_.when(index)) wheel_.Schedule(index, d);
+  if (!wheel_.scheduled(index) || d < wheel_.when(index))
+    wheel_.Schedule(index, d);
   return DropReason::kNone;
 }
 
@@ -296,10 +315,11 @@ void FailureDetector::OnDeadline(uint32_t index, MonoTime now,
   char reason[160];
   auto describe = [&](MonoTime at) {
     Duration silent = at - TimeOf(r.last_arrival_ns);
-    std::snprintf(reason, sizeof reason,
-                  "no heartbeat for %s (phi %.1f, loss %.2f%%, interval %s)",
-                  FormatDuration(silent).c_str(), PhiOf(r, at), r.loss * 100.0,
-                  FormatDuration(Duration(static_cast<int64_t>(r.step_ns))).c_str());
+    std::snprintf(
+        reason, sizeof reason,
+        "no heartbeat for %s (phi %.1f, loss %.2f%%, interval %s)",
+        FormatDuration(silent).c_str(), PhiOf(r, at), r.loss * 100.0,
+        FormatDuration(Duration(static_cast<int64_t>(r.step_ns))).c_str());
   };
   switch (r.liveness) {
     case Liveness::kUnknown: {

@@ -58,7 +58,7 @@ struct DetectorConfig {
   // burst goes on with probability 1/2). Above 1 keeps new instances from
   // being failed by their first long burst.
   double burst_prior = 2;
-  double loss_window = 1024;        // heartbeats in the loss average
+  double loss_window = 1024;  // heartbeats in the loss average
   // Silence after which an instance is failed whatever phi says.
   Duration max_silence = std::chrono::seconds(10);
   Duration tick = std::chrono::milliseconds(1);
@@ -112,12 +112,11 @@ class FailureDetector {
   // Hot path: an authenticated entry for a tracked index, arrived at `now`
   // under a key of group `key_group`. Returns kNone (accepted), kReplayed
   // or kWrongGroup; refused entries change nothing.
-  DropReason Observe(uint32_t index, const HeartbeatEntry& e, uint16_t key_group,
-                     MonoTime now, DetectorOutput* out);
+  DropReason Observe(uint32_t index, const HeartbeatEntry& e,
+                     uint16_t key_group, MonoTime now, DetectorOutput* out);
   // Simulation convenience: by id, status ok, key group = the tracked one.
   DropReason Heartbeat(std::string_view id, uint64_t seq, MonoTime now,
-                       DetectorOutput* out,
-                       AppStatus status = AppStatus::kOk);
+                       DetectorOutput* out, AppStatus status = AppStatus::kOk);
 
   // Fires every deadline up to `now` and emits due load reports.
   void AdvanceTo(MonoTime now, DetectorOutput* out);
@@ -138,21 +137,21 @@ class FailureDetector {
   struct Record {
     int64_t last_arrival_ns = 0;  // since the detector origin
     uint64_t last_seq = 0;
-    float step_ns = 0;     // learned interval per sequence step
-    float dev_ns = 0;      // mean absolute deviation from the schedule
-    float loss = 0;        // average loss probability per heartbeat
-    float loss2 = 0;       // average rate of loss runs of >= 2 heartbeats
-    float run2 = 1;        // average (length - 1) of those runs
-    float max_run = 0;     // slowly decaying longest recent loss run
-    uint32_t latency_us = 0;    // worst since the last load report
-    uint16_t error_bp = 0;      // worst since the last load report
+    float step_ns = 0;        // learned interval per sequence step
+    float dev_ns = 0;         // mean absolute deviation from the schedule
+    float loss = 0;           // average loss probability per heartbeat
+    float loss2 = 0;          // average rate of loss runs of >= 2 heartbeats
+    float run2 = 1;           // average (length - 1) of those runs
+    float max_run = 0;        // slowly decaying longest recent loss run
+    uint32_t latency_us = 0;  // worst since the last load report
+    uint16_t error_bp = 0;    // worst since the last load report
     uint16_t group = 0;
-    uint16_t n_suspect = 0;     // missed heartbeats that make it suspect
-    uint16_t n_failed = 0;      // ... and failed
-    uint32_t grace_ms = 0;      // allowed silence before the first heartbeat
+    uint16_t n_suspect = 0;  // missed heartbeats that make it suspect
+    uint16_t n_failed = 0;   // ... and failed
+    uint32_t grace_ms = 0;   // allowed silence before the first heartbeat
     Liveness liveness = Liveness::kFree;
     AppStatus app = AppStatus::kOk;
-    uint8_t published = 0;      // AppHealth last reported to the owner
+    uint8_t published = 0;  // AppHealth last reported to the owner
     uint8_t flags = 0;
   };
   static_assert(sizeof(Record) <= 64, "detector record must fit 64 bytes");

@@ -27,7 +27,8 @@ class Fleet {
     for (int i = 0; i < n; ++i) {
       ids_.push_back("i-" + std::to_string(i));
       EXPECT_TRUE(det_.Track(ids_.back(), 0, clock_.Now()).ok());
-      next_send_.push_back(clock_.Now() + rng_.UniformDuration(Duration(0), kH));
+      next_send_.push_back(clock_.Now() +
+                           rng_.UniformDuration(Duration(0), kH));
       seq_.push_back(1000);
       alive_.push_back(true);
       bad_.push_back(false);
@@ -41,7 +42,8 @@ class Fleet {
         while (next_send_[i] <= now) {
           uint64_t seq = ++seq_[i];
           if (alive_[i] && !Lost(i)) {
-            MonoTime at = next_send_[i] + rng_.UniformDuration(Duration(0), jitter);
+            MonoTime at =
+                next_send_[i] + rng_.UniformDuration(Duration(0), jitter);
             in_flight_.emplace(at, std::make_pair(i, seq));
           }
           last_sent_[i] = next_send_[i];
@@ -62,7 +64,8 @@ class Fleet {
   }
   bool Lost(size_t i) {
     if (burst_enter > 0) {  // Gilbert-Elliott: bad state loses everything
-      bad_[i] = bad_[i] ? !rng_.Bernoulli(burst_exit) : rng_.Bernoulli(burst_enter);
+      bad_[i] =
+          bad_[i] ? !rng_.Bernoulli(burst_exit) : rng_.Bernoulli(burst_enter);
       if (bad_[i]) return true;
     }
     return rng_.Bernoulli(loss);
@@ -127,7 +130,7 @@ TEST(FailureDetector, NoFalseFailuresUnderFivePercentLossAndJitter) {
   DetectorConfig cfg;
   Fleet f(cfg, 40, 2);
   f.loss = 0.05;
-  f.jitter = milliseconds(40);  // 20 +- 20 ms
+  f.jitter = milliseconds(40);                       // 20 +- 20 ms
   f.RunFor(std::chrono::hours(3), milliseconds(5));  // 120 instance-hours
   EXPECT_EQ(f.Count(AppHealth::kFailed), 0);
   // It still detects: a silent instance is failed within a couple of seconds.
@@ -148,7 +151,8 @@ TEST(FailureDetector, BurstyLossWidensTheWindowInsteadOfFailing) {
   EXPECT_EQ(f.Count(AppHealth::kFailed), 0);
   for (auto& t : f.transitions) {
     if (t.health == AppHealth::kFailed) {
-      ADD_FAILURE() << t.instance_id << " at " << ToSeconds(t.at.time_since_epoch()) << " " << t.reason;
+      ADD_FAILURE() << t.instance_id << " at "
+                    << ToSeconds(t.at.time_since_epoch()) << " " << t.reason;
     }
   }
 }
@@ -193,7 +197,8 @@ TEST(FailureDetector, GraceBeforeTheFirstHeartbeat) {
   ASSERT_TRUE(d.Track("never", 0, clock.Now(), seconds(2)).ok());
   ASSERT_TRUE(d.Track("late", 0, clock.Now(), seconds(2)).ok());
   EXPECT_EQ(d.Track("late", 0, clock.Now()).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(d.Track("bad id", 0, clock.Now()).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(d.Track("bad id", 0, clock.Now()).code(),
+            StatusCode::kInvalidArgument);
   for (int ms = 1; ms <= 1900; ++ms) {
     clock.Advance(milliseconds(1));
     d.AdvanceTo(clock.Now(), &out);
@@ -244,8 +249,8 @@ TEST(FailureDetector, ReportsAppStatusAndRecoveryAsTransitions) {
   beat_for(milliseconds(200), AppStatus::kOk);
   seen.clear();
   for (auto& t : out.transitions) seen.push_back(t.health);
-  EXPECT_EQ(seen, (std::vector<AppHealth>{AppHealth::kSuspect, AppHealth::kFailed,
-                                          AppHealth::kOk}));
+  EXPECT_EQ(seen, (std::vector<AppHealth>{AppHealth::kSuspect,
+                                          AppHealth::kFailed, AppHealth::kOk}));
   EXPECT_NE(out.transitions.back().reason.find("recovered"), std::string::npos);
 }
 
@@ -266,7 +271,8 @@ TEST(FailureDetector, RefusesReplaysAndOtherGroupsWithoutChangingState) {
   e.status = AppStatus::kFailing;
   EXPECT_EQ(d.Observe(i, e, 3, clock.Now(), &out), DropReason::kReplayed);
   EXPECT_EQ(d.health("a"), AppHealth::kOk);
-  EXPECT_EQ(d.Heartbeat("zzz", 1, clock.Now(), &out), DropReason::kUnknownInstance);
+  EXPECT_EQ(d.Heartbeat("zzz", 1, clock.Now(), &out),
+            DropReason::kUnknownInstance);
 }
 
 TEST(FailureDetector, LoadSignalsAreAggregatedAndRateLimited) {
@@ -286,7 +292,8 @@ TEST(FailureDetector, LoadSignalsAreAggregatedAndRateLimited) {
     e.error_ratio_bp = k == 150 ? 5000 : 100;
     e.latency_us = 2000;
     d.Observe(d.Find("a"), e, 0, clock.Now(), &out);
-    for (int ms = 0; ms < 2; ++ms) d.AdvanceTo(clock.Now() + milliseconds(ms), &out);
+    for (int ms = 0; ms < 2; ++ms)
+      d.AdvanceTo(clock.Now() + milliseconds(ms), &out);
   }
   ASSERT_GE(out.loads.size(), 2u);
   ASSERT_LE(out.loads.size(), 4u);

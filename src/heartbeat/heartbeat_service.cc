@@ -112,7 +112,8 @@ HeartbeatStats HeartbeatService::stats() const {
   HeartbeatStats s;
   for (const auto& c : receiver_->counters()) {
     s.datagrams_received += c->datagrams.load(std::memory_order_relaxed);
-    s.datagrams_authenticated += c->authenticated.load(std::memory_order_relaxed);
+    s.datagrams_authenticated +=
+        c->authenticated.load(std::memory_order_relaxed);
     s.entries_accepted += c->entries_accepted.load(std::memory_order_relaxed);
     for (size_t i = 0; i < kDropReasonCount; ++i) {
       s.dropped[i] += c->dropped[i].load(std::memory_order_relaxed);

@@ -65,7 +65,8 @@ class LoopbackTest : public ::testing::Test {
       return false;
     });
   }
-  std::unique_ptr<Heartbeat> Open(const std::string& id, const std::string& addr) {
+  std::unique_ptr<Heartbeat> Open(const std::string& id,
+                                  const std::string& addr) {
     Heartbeat::Options o;
     o.instance_id = id;
     o.address = addr;
@@ -156,12 +157,15 @@ TEST_F(LoopbackTest, ForgedAndMalformedDatagramsAreCountedAndIgnored) {
   forged.resize(forged.size() + kTagBytes, 0x5a);
   const char junk[] = "not a heartbeat";
   for (int i = 0; i < 10; ++i) {
-    sendto(fd, forged.data(), forged.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-    sendto(fd, junk, sizeof junk, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    sendto(fd, forged.data(), forged.size(), 0,
+           reinterpret_cast<sockaddr*>(&to), sizeof to);
+    sendto(fd, junk, sizeof junk, 0, reinterpret_cast<sockaddr*>(&to),
+           sizeof to);
   }
   close(fd);
   HeartbeatStats s;
-  for (int tries = 0; tries < 2000; ++tries) {  // up to ~20 s, polled on the loop
+  for (int tries = 0; tries < 2000;
+       ++tries) {  // up to ~20 s, polled on the loop
     s = svc_->stats();
     if (s.datagrams_received >= 20) break;
     std::mutex m;

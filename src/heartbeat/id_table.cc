@@ -109,8 +109,8 @@ bool IdTable::Erase(std::string_view id) {
   size_t hole = s;
   for (size_t j = (hole + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
     size_t home = Hash(IdOf(slots_[j] - 1)) & mask_;
-    bool movable = hole <= j ? (home <= hole || home > j)
-                             : (home <= hole && home > j);
+    bool movable =
+        hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
     if (movable) {
       slots_[hole] = slots_[j];
       hole = j;
@@ -126,7 +126,8 @@ bool IdTable::Erase(std::string_view id) {
 
 size_t IdTable::MemoryBytes() const {
   size_t n = slots_.capacity() * 4 + arena_.capacity() * 8 +
-             refs_.capacity() * 4 + lens_.capacity() + free_indices_.capacity() * 4;
+             refs_.capacity() * 4 + lens_.capacity() +
+             free_indices_.capacity() * 4;
   for (const auto& l : free_words_) n += l.capacity() * 4;
   return n;
 }

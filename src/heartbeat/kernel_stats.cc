@@ -57,8 +57,8 @@ bool ParseSnmp6UdpRcvbufErrors(const std::string& snmp6, uint64_t* out) {
 Result<uint64_t> ReadUdpRcvbufErrors(const std::string& proc_net) {
   std::string text;
   uint64_t v4 = 0, v6 = 0;
-  bool have4 = ReadAll(proc_net + "/snmp", &text) &&
-               ParseSnmpUdpRcvbufErrors(text, &v4);
+  bool have4 =
+      ReadAll(proc_net + "/snmp", &text) && ParseSnmpUdpRcvbufErrors(text, &v4);
   bool have6 = ReadAll(proc_net + "/snmp6", &text) &&
                ParseSnmp6UdpRcvbufErrors(text, &v6);
   if (!have4 && !have6) {

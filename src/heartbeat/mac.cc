@@ -17,7 +17,8 @@ namespace lifeline::heartbeat {
 
 Result<std::unique_ptr<HmacSha256>> HmacSha256::Create(std::string_view key) {
   EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac == nullptr) return Internal("heartbeat mac: EVP_MAC_fetch(HMAC) failed");
+  if (mac == nullptr)
+    return Internal("heartbeat mac: EVP_MAC_fetch(HMAC) failed");
   EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
   EVP_MAC_free(mac);  // the context keeps its own reference
   if (ctx == nullptr) return Internal("heartbeat mac: EVP_MAC_CTX_new failed");
@@ -63,10 +64,9 @@ Result<std::shared_ptr<const KeyRing>> KeyRing::Create(
     std::string what = "heartbeat keys: key id " + std::to_string(k.key_id);
     if (k.group.empty()) return InvalidArgument(what + ": empty group");
     if (k.secret.size() < kMinKeyBytes) {
-      return InvalidArgument(what + ": secret has " +
-                             std::to_string(k.secret.size()) +
-                             " bytes, need at least " +
-                             std::to_string(kMinKeyBytes));
+      return InvalidArgument(
+          what + ": secret has " + std::to_string(k.secret.size()) +
+          " bytes, need at least " + std::to_string(kMinKeyBytes));
     }
     if (ring->Find(k.key_id) != nullptr) {
       return InvalidArgument(what + ": configured twice");
@@ -103,7 +103,8 @@ int KeyRing::GroupIndex(std::string_view group) const {
   return -1;
 }
 
-Result<std::string> ParseKeyText(std::string_view text, std::string_view where) {
+Result<std::string> ParseKeyText(std::string_view text,
+                                 std::string_view where) {
   std::string hex;
   std::istringstream in{std::string(text)};
   std::string line;

@@ -77,7 +77,8 @@ Status UdpReceiver::OpenSockets(Worker& w, bool first) {
       return InvalidArgument("heartbeat receiver: bind address " + address +
                              ": " + gai_strerror(rc));
     }
-    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd =
+        socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       freeaddrinfo(res);
       return Unavailable("heartbeat receiver: socket for " + address + ": " +
@@ -138,11 +139,13 @@ void UdpReceiver::Drain(Worker& w, int fd) {
     }
     if (n < static_cast<int>(w.msgs.size())) break;
   }
-  w.drained_ns.store(start.time_since_epoch().count(), std::memory_order_release);
+  w.drained_ns.store(start.time_since_epoch().count(),
+                     std::memory_order_release);
 }
 
 Status UdpReceiver::Start() {
-  if (started_) return FailedPrecondition("heartbeat receiver: already started");
+  if (started_)
+    return FailedPrecondition("heartbeat receiver: already started");
   if (config_.threads < 1) config_.threads = 1;
   if (config_.threads > 1 && !config_.reuse_port) {
     return InvalidArgument(
@@ -156,8 +159,8 @@ Status UdpReceiver::Start() {
     w->loop = std::make_unique<RealLoop>(clock_);
     if (!w->loop->init_status().ok()) return w->loop->init_status();
     counters_.push_back(std::make_unique<ReceiverCounters>());
-    w->processor = std::make_unique<DatagramProcessor>(detector_, keys_,
-                                                       clock_skew_, *counters_.back());
+    w->processor = std::make_unique<DatagramProcessor>(
+        detector_, keys_, clock_skew_, *counters_.back());
     Status s = OpenSockets(*w, t == 0);
     workers_.push_back(std::move(w));
     if (!s.ok()) {
@@ -176,7 +179,8 @@ Status UdpReceiver::Start() {
     }
     w.drained_ns.store(clock_.Now().time_since_epoch().count());
     for (int fd : w.fds) {
-      Status s = w.loop->WatchFd(fd, EPOLLIN, [this, &w, fd](uint32_t) { Drain(w, fd); });
+      Status s = w.loop->WatchFd(fd, EPOLLIN,
+                                 [this, &w, fd](uint32_t) { Drain(w, fd); });
       if (!s.ok()) {
         Stop();
         return s;

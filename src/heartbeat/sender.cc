@@ -66,15 +66,17 @@ HeartbeatSender::~HeartbeatSender() {
   if (fd_ >= 0) close(fd_);
 }
 
-Status HeartbeatSender::BuildRound(std::span<HeartbeatEntry> entries,
-                                   std::vector<std::vector<uint8_t>>* datagrams) {
+Status HeartbeatSender::BuildRound(
+    std::span<HeartbeatEntry> entries,
+    std::vector<std::vector<uint8_t>>* datagrams) {
   datagrams->clear();
   uint64_t seq = next_seq_++;
   int64_t now_us = ToWireMicros(clock_.WallNow());
   uint32_t interval_us = static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(options_.interval)
           .count());
-  size_t limit = std::max(options_.max_datagram_bytes, kHeaderBytes + kTagBytes + 100);
+  size_t limit =
+      std::max(options_.max_datagram_bytes, kHeaderBytes + kTagBytes + 100);
   size_t begin = 0;
   while (begin < entries.size()) {
     size_t bytes = kHeaderBytes + kTagBytes;
@@ -90,7 +92,8 @@ Status HeartbeatSender::BuildRound(std::span<HeartbeatEntry> entries,
       ++end;
     }
     std::vector<uint8_t> d;
-    DropReason r = EncodeUnsigned(options_.key_id, entries.subspan(begin, end - begin), &d);
+    DropReason r = EncodeUnsigned(options_.key_id,
+                                  entries.subspan(begin, end - begin), &d);
     if (r != DropReason::kNone) {
       return InvalidArgument("heartbeat sender: encode entry for " +
                              std::string(entries[begin].instance_id) + ": " +

@@ -25,9 +25,9 @@
 namespace lifeline::heartbeat {
 
 struct SenderOptions {
-  std::string address;   // "host:port", "[::1]:port"
+  std::string address;  // "host:port", "[::1]:port"
   uint32_t key_id = 0;
-  std::string secret;    // raw key bytes
+  std::string secret;                                  // raw key bytes
   Duration interval = std::chrono::milliseconds(100);  // advertised
   size_t max_datagram_bytes = 1400;  // stay under a typical path MTU
 };
@@ -58,7 +58,8 @@ class HeartbeatSender {
   int fd() const { return fd_; }
 
  private:
-  HeartbeatSender(const SenderOptions& o, const Clock& c) : options_(o), clock_(c) {}
+  HeartbeatSender(const SenderOptions& o, const Clock& c)
+      : options_(o), clock_(c) {}
 
   SenderOptions options_;
   const Clock& clock_;

@@ -62,9 +62,10 @@ void ShardedDetector::Observe(std::span<const HeartbeatEntry> entries,
     }
     Shard& s = *shards_[k];
     uint32_t index = s.detector.Find(e.instance_id);
-    DropReason r = index == FailureDetector::kNone
-                       ? DropReason::kUnknownInstance
-                       : s.detector.Observe(index, e, key_group, now, &s.pending);
+    DropReason r =
+        index == FailureDetector::kNone
+            ? DropReason::kUnknownInstance
+            : s.detector.Observe(index, e, key_group, now, &s.pending);
     if (r == DropReason::kNone) {
       ++counts->accepted;
     } else {
@@ -78,7 +79,8 @@ void ShardedDetector::AdvanceTo(MonoTime now, DetectorOutput* out) {
     std::lock_guard<std::mutex> lock(sp->mu);
     sp->detector.AdvanceTo(now, &sp->pending);
     if (sp->pending.empty()) continue;
-    for (auto& t : sp->pending.transitions) out->transitions.push_back(std::move(t));
+    for (auto& t : sp->pending.transitions)
+      out->transitions.push_back(std::move(t));
     for (auto& l : sp->pending.loads) out->loads.push_back(std::move(l));
     sp->pending.clear();
   }

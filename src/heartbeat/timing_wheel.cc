@@ -15,7 +15,8 @@ void TimingWheel::Resize(size_t n) {
 }
 
 size_t TimingWheel::MemoryBytes() const {
-  return heads_.capacity() * sizeof(uint32_t) + links_.capacity() * sizeof(Link);
+  return heads_.capacity() * sizeof(uint32_t) +
+         links_.capacity() * sizeof(Link);
 }
 
 uint32_t TimingWheel::TickOf(MonoTime t) const {

@@ -18,12 +18,14 @@ TEST(TimingWheel, FiresEachDeadlineOnceAtItsTickAcrossRevolutions) {
   Rng rng(3);
   std::map<uint32_t, MonoTime> due;
   for (uint32_t i = 0; i < 1000; ++i) {
-    MonoTime when = t0 + milliseconds(rng.UniformInt(1, 500));  // ~8 revolutions
+    MonoTime when =
+        t0 + milliseconds(rng.UniformInt(1, 500));  // ~8 revolutions
     w.Schedule(i, when);
     due[i] = when;
   }
   std::map<uint32_t, MonoTime> fired;
-  for (MonoTime now = t0; now <= t0 + milliseconds(600); now += milliseconds(1)) {
+  for (MonoTime now = t0; now <= t0 + milliseconds(600);
+       now += milliseconds(1)) {
     w.Advance(now, [&](uint32_t i) {
       EXPECT_FALSE(fired.count(i));
       fired[i] = now;

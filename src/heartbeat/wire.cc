@@ -71,15 +71,19 @@ class Reader {
 
 std::string_view ToString(AppStatus s) {
   switch (s) {
-    case AppStatus::kOk: return "ok";
-    case AppStatus::kDegraded: return "degraded";
-    case AppStatus::kFailing: return "failing";
+    case AppStatus::kOk:
+      return "ok";
+    case AppStatus::kDegraded:
+      return "degraded";
+    case AppStatus::kFailing:
+      return "failing";
   }
   return "unknown";
 }
 
 bool ParseAppStatus(std::string_view s, AppStatus* out) {
-  for (AppStatus v : {AppStatus::kOk, AppStatus::kDegraded, AppStatus::kFailing}) {
+  for (AppStatus v :
+       {AppStatus::kOk, AppStatus::kDegraded, AppStatus::kFailing}) {
     if (s == ToString(v)) {
       *out = v;
       return true;
@@ -90,17 +94,28 @@ bool ParseAppStatus(std::string_view s, AppStatus* out) {
 
 std::string_view ToString(DropReason r) {
   switch (r) {
-    case DropReason::kNone: return "none";
-    case DropReason::kMalformed: return "malformed";
-    case DropReason::kOversized: return "oversized";
-    case DropReason::kUnsupportedVersion: return "unsupported_version";
-    case DropReason::kUnknownKey: return "unknown_key";
-    case DropReason::kBadMac: return "bad_mac";
-    case DropReason::kStale: return "stale";
-    case DropReason::kReplayed: return "replayed";
-    case DropReason::kUnknownInstance: return "unknown_instance";
-    case DropReason::kWrongGroup: return "wrong_group";
-    case DropReason::kCount: break;
+    case DropReason::kNone:
+      return "none";
+    case DropReason::kMalformed:
+      return "malformed";
+    case DropReason::kOversized:
+      return "oversized";
+    case DropReason::kUnsupportedVersion:
+      return "unsupported_version";
+    case DropReason::kUnknownKey:
+      return "unknown_key";
+    case DropReason::kBadMac:
+      return "bad_mac";
+    case DropReason::kStale:
+      return "stale";
+    case DropReason::kReplayed:
+      return "replayed";
+    case DropReason::kUnknownInstance:
+      return "unknown_instance";
+    case DropReason::kWrongGroup:
+      return "wrong_group";
+    case DropReason::kCount:
+      break;
   }
   return "unknown";
 }
@@ -118,7 +133,8 @@ size_t EncodedEntryBytes(const HeartbeatEntry& e) {
          (e.has_latency ? 4 : 0);
 }
 
-DropReason EncodeUnsigned(uint32_t key_id, std::span<const HeartbeatEntry> entries,
+DropReason EncodeUnsigned(uint32_t key_id,
+                          std::span<const HeartbeatEntry> entries,
                           std::vector<uint8_t>* out) {
   if (entries.empty()) return DropReason::kMalformed;
   if (entries.size() > kMaxEntries) return DropReason::kOversized;

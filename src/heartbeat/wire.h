@@ -27,7 +27,7 @@ inline constexpr size_t kHeaderBytes = 12;
 inline constexpr size_t kTagBytes = 16;
 inline constexpr size_t kMaxEntries = 256;
 inline constexpr size_t kMaxIdBytes = 64;
-inline constexpr size_t kMaxDatagramBytes = 65507;  // largest UDP/IPv4 payload
+inline constexpr size_t kMaxDatagramBytes = 65507;   // largest UDP/IPv4 payload
 inline constexpr uint16_t kMaxErrorRatioBp = 10000;  // 100.00 %
 
 // What the application says about itself.
@@ -50,16 +50,17 @@ enum class DropReason : uint8_t {
   kWrongGroup,          // key belongs to another group than the instance
   kCount,
 };
-inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+inline constexpr size_t kDropReasonCount =
+    static_cast<size_t>(DropReason::kCount);
 std::string_view ToString(DropReason r);
 
 // One instance's heartbeat. instance_id is a view: the caller keeps the
 // bytes alive (when parsing: the datagram buffer).
 struct HeartbeatEntry {
   std::string_view instance_id;
-  uint64_t seq = 0;           // strictly increasing per instance
-  int64_t sent_at_us = 0;     // sender's wall clock, microseconds since 1970
-  uint32_t interval_us = 0;   // sender's heartbeat interval (0 = unknown)
+  uint64_t seq = 0;          // strictly increasing per instance
+  int64_t sent_at_us = 0;    // sender's wall clock, microseconds since 1970
+  uint32_t interval_us = 0;  // sender's heartbeat interval (0 = unknown)
   AppStatus status = AppStatus::kOk;
   bool has_error_ratio = false;
   uint16_t error_ratio_bp = 0;  // basis points, 0..10000
@@ -76,8 +77,9 @@ struct DatagramHeader {
 // A parsed datagram: views into the buffer given to ParseDatagram.
 struct ParsedDatagram {
   DatagramHeader header;
-  std::span<const uint8_t> signed_bytes;  // header + entries (what the tag covers)
-  std::span<const uint8_t> tag;           // kTagBytes
+  std::span<const uint8_t>
+      signed_bytes;              // header + entries (what the tag covers)
+  std::span<const uint8_t> tag;  // kTagBytes
   std::array<HeartbeatEntry, kMaxEntries> entries;
 };
 
@@ -90,7 +92,8 @@ size_t EncodedEntryBytes(const HeartbeatEntry& e);
 // Appends header and entries (no tag) to *out. The caller then appends the
 // tag computed over *out. Returns kOversized / kMalformed (bad id, ratio
 // out of range) and leaves *out unchanged on error.
-DropReason EncodeUnsigned(uint32_t key_id, std::span<const HeartbeatEntry> entries,
+DropReason EncodeUnsigned(uint32_t key_id,
+                          std::span<const HeartbeatEntry> entries,
                           std::vector<uint8_t>* out);
 
 // Parses structure. On kNone, *out views `bytes`, which must outlive it.

@@ -23,7 +23,8 @@ std::vector<uint8_t> Encode(std::span<const HeartbeatEntry> entries,
 }
 
 TEST(Wire, RoundTripsEveryField) {
-  std::vector<HeartbeatEntry> in = {Entry("i-0abc123", 42), Entry("web-a-17", 43)};
+  std::vector<HeartbeatEntry> in = {Entry("i-0abc123", 42),
+                                    Entry("web-a-17", 43)};
   in[0].status = AppStatus::kDegraded;
   in[0].has_error_ratio = true;
   in[0].error_ratio_bp = 250;
@@ -81,7 +82,8 @@ TEST(Wire, RejectsTrailingBytesBadMagicVersionAndFields) {
 
 TEST(Wire, OversizedBatchesAreRefused) {
   std::vector<std::string> ids;
-  for (size_t i = 0; i <= kMaxEntries; ++i) ids.push_back("i-" + std::to_string(i));
+  for (size_t i = 0; i <= kMaxEntries; ++i)
+    ids.push_back("i-" + std::to_string(i));
   std::vector<HeartbeatEntry> entries;
   for (auto& id : ids) entries.push_back(Entry(id, 1));
   std::vector<uint8_t> out;
