@@ -293,6 +293,7 @@ int Controller::StartScaleIn(GroupRuntime& g, int count, bool rebalance) {
 }
 
 void Controller::RunScaleIn(Workflow& wf) {
+  if (HoldIfFrozen(wf)) return;
   std::string id = wf.instance;
   auto it = instances_.find(id);
   if (it == instances_.end()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 namespace lifeline {
 
@@ -86,6 +87,11 @@ void Controller::Start() {
     }
   }
 
+  // Never reuse a workflow id (launch tokens derive from it).
+  if (auto v = journal_->GetValue("workflow_id_floor"); v.ok()) {
+    unsigned long long floor = std::strtoull(v->c_str(), nullptr, 10);
+    if (floor > next_workflow_) next_workflow_ = floor;
+  }
   // Resume journaled workflows.
   auto loaded = journal_->Load();
   if (!loaded.ok()) {
@@ -111,7 +117,9 @@ void Controller::Start() {
       std::string id = w.id;
       workflows_.emplace(id, std::move(w));
       const Workflow& w2 = workflows_[id];
-      if (w2.kind == WorkflowKind::kRecovery) ++groups_[w2.group].in_recovery;
+      if (w2.kind == WorkflowKind::kRecovery && w2.approved) {
+        ++groups_[w2.group].in_recovery;
+      }
       if (w2.kind == WorkflowKind::kLaunch) {
         ++groups_[w2.group].zones[w2.zone].launching;
       }
@@ -210,7 +218,11 @@ void Controller::Adopt(const std::string& group) {
           if (retiring) role = InstanceRole::kRetiring;
         }
       }
-      AddInstance(info, role, loop_.Now() - age, owner);
+      InstanceRecord& rec = AddInstance(info, role, loop_.Now() - age, owner);
+      // Lifeline has not heard from it in this life: the application gets
+      // the group's grace period to be heard from before silence counts.
+      rec.restarted_at = loop_.Now();
+      Reevaluate(rec);
       ++adopted;
     }
     g->adopted = true;

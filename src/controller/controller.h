@@ -43,8 +43,9 @@ struct ControllerConfig {
   Duration status_poll_interval = std::chrono::seconds(10);
   // Safety-net reconciliation of every group, besides the event-driven one.
   Duration reconcile_interval = std::chrono::seconds(30);
-  // A failure that rests on heartbeats waits this long before the first
-  // decision, so that correlated silence (a partition) is seen as such.
+  // A failure that rests on application-level signals (heartbeats, agents,
+  // probes) waits this long before the first decision, so that correlated
+  // failures (a partition, a bad health-check deploy) are seen as such.
   Duration heartbeat_settle = std::chrono::seconds(1);
   // After a reboot or recover, the instance must stay healthy this long
   // before the rung counts as a success (flap damping).
@@ -144,6 +145,7 @@ struct ControllerStats {
   uint64_t recovers = 0;
   uint64_t recoveries_succeeded = 0;
   uint64_t recoveries_failed = 0;
+  uint64_t recoveries_self_healed = 0;  // healthy again before any action
 };
 
 class Controller {
@@ -284,6 +286,8 @@ class Controller {
             std::function<void(Provider::DoneStatus)> start,
             std::function<void(Workflow&, Status)> on_done);
   void RetryLater(Workflow& wf, const Status& why);
+  // A freeze stops in-flight workflows before their next destructive call.
+  bool HoldIfFrozen(Workflow& wf);
   void ArmTimer(Workflow& wf, Duration delay, std::function<void(Workflow&)> fn);
   void Persist(const Workflow& wf);
   Workflow& NewWorkflow(WorkflowKind kind, const std::string& group);
@@ -334,6 +338,7 @@ class Controller {
   std::map<std::string, ZoneCounts> fleet_zones_;
   std::map<std::string, Workflow> workflows_;
   uint64_t next_workflow_ = 1;
+  uint64_t reserved_workflows_ = 0;  // ids below this are reserved
 
   bool started_ = false;
   bool ready_ = false;

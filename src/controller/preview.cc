@@ -31,7 +31,7 @@ std::vector<PlannedAction> Controller::Preview() {
       if (rec != instances_.end()) req.signals = Corroborate(rec->second, wf.signals);
       if (const auto* g = groups_.count(wf.group) ? &groups_.at(wf.group) : nullptr) {
         for (const auto& [z, c] : g->zones) req.group_size += c.active;
-        req.group_in_recovery = std::max(0, g->in_recovery - 1);
+        req.group_in_recovery = g->in_recovery;
       }
       SafetyDecision d = governor_.Decide(req, /*consume=*/false);
       p.verdict = std::string(ToString(d.verdict));

@@ -23,6 +23,17 @@ bool IsCapacityError(const Status& s) {
 }  // namespace
 
 Workflow& Controller::NewWorkflow(WorkflowKind kind, const std::string& group) {
+  // Workflow ids (and so launch tokens) must never repeat, not even after a
+  // restart: ids are reserved in blocks recorded in the journal first.
+  if (next_workflow_ >= reserved_workflows_) {
+    reserved_workflows_ = next_workflow_ + 1024;
+    Status s = journal_->PutValue("workflow_id_floor",
+                                  std::to_string(reserved_workflows_));
+    if (!s.ok()) {
+      Record(EventKind::kAlert, "journal.write_failed", group, "", "",
+             "could not reserve workflow ids: " + s.ToString());
+    }
+  }
   char buf[32];
   std::snprintf(buf, sizeof buf, "wf-%06llu",
                 static_cast<unsigned long long>(next_workflow_++));
@@ -103,6 +114,20 @@ void Controller::Call(Workflow& wf, const std::string& what,
                {{"workflow", w.id}});
         on_done(w, st);
       });
+}
+
+bool Controller::HoldIfFrozen(Workflow& wf) {
+  bool frozen = governor_.fleet_frozen() || governor_.group_frozen(wf.group);
+  if (!frozen) return false;
+  if (wf.last_defer_rule != "freeze") {
+    Record(EventKind::kRefusal, "workflow.held", wf.group, wf.zone, wf.instance,
+           std::string(ToString(wf.state)) +
+               " held: a freeze is on; the next destructive step waits",
+           "freeze", {{"workflow", wf.id}});
+    wf.last_defer_rule = "freeze";
+  }
+  ArmTimer(wf, std::chrono::seconds(5), [this](Workflow& w) { Step(w); });
+  return true;
 }
 
 void Controller::RetryLater(Workflow& wf, const Status& why) {
@@ -232,11 +257,15 @@ void Controller::StartRecovery(InstanceRecord& rec) {
   wf.rung = rung;
   wf.action = spec.ladder.For(v.kind)[rung].action;
   rec.workflow = wf.id;
-  ++g->in_recovery;
-  bool heartbeat_only = std::all_of(
-      v.signals.begin(), v.signals.end(),
-      [](const std::string& s) { return s == "heartbeat"; });
-  wf.deadline = now + (heartbeat_only ? config_.heartbeat_settle : Duration::zero());
+  // Application-level signals (heartbeats, agents, probes, operators) can
+  // fail many instances at once for one wrong reason (a partition, a bad
+  // health-check deploy); they settle before the first decision so the
+  // governor sees the whole correlated set.
+  bool from_provider = std::any_of(
+      v.signals.begin(), v.signals.end(), [](const std::string& s) {
+        return s == "system_check" || s == "instance_check" || s == "provider";
+      });
+  wf.deadline = now + (from_provider ? Duration::zero() : config_.heartbeat_settle);
   Record(EventKind::kDecision, "recovery.started", wf.group, wf.zone,
          wf.instance,
          std::string(ToString(v.kind)) + " failure (" + v.evidence +
@@ -362,7 +391,7 @@ void Controller::Decide(Workflow& wf) {
     req.signals = Corroborate(it->second, wf.signals);
   }
   for (const auto& [z, c] : g->zones) req.group_size += c.active;
-  req.group_in_recovery = std::max(0, g->in_recovery - 1);
+  req.group_in_recovery = g->in_recovery;  // approved and acting
   ++stats_.decisions;
   SafetyDecision d = governor_.Decide(req);
   if (d.verdict == SafetyVerdict::kDefer) {
@@ -405,6 +434,7 @@ void Controller::Decide(Workflow& wf) {
   }
   ++stats_.approvals;
   wf.approved = true;
+  if (wf.kind == WorkflowKind::kRecovery) ++g->in_recovery;
   wf.last_defer_rule.clear();
   Record(EventKind::kDecision, "recovery.approved", wf.group, wf.zone,
          wf.instance, what + " approved by the safety governor", "",
@@ -426,6 +456,7 @@ void Controller::RunAction(Workflow& wf) {
     Finish(wf, false, "instance is gone");
     return;
   }
+  if (HoldIfFrozen(wf)) return;
   const GroupSpec& spec = *group(wf.group);
   Duration verify = spec.ladder.For(wf.failure)[wf.rung].timeout;
   std::string id = wf.instance;
@@ -648,6 +679,7 @@ void Controller::MoveResources(Workflow& wf) {
     return;
   }
   if (old_runs && !old->second.stopped_by_us) {
+    if (HoldIfFrozen(wf)) return;
     // Fence first: the old instance must not keep writing to a volume or
     // answering on an address that is about to move.
     Enter(wf, WorkflowState::kFencing);
@@ -736,6 +768,7 @@ void Controller::MoveResources(Workflow& wf) {
 }
 
 void Controller::TerminateOld(Workflow& wf) {
+  if (HoldIfFrozen(wf)) return;
   // Promote the replacement: from here on it is the group's capacity.
   auto rep = instances_.find(wf.replacement);
   if (rep != instances_.end() && rep->second.role == InstanceRole::kReplacement) {
@@ -774,6 +807,7 @@ void Controller::TerminateOld(Workflow& wf) {
 }
 
 void Controller::CleanUpReplacement(Workflow& wf) {
+  if (HoldIfFrozen(wf)) return;
   if (wf.replacement.empty()) {
     LaunchReplacement(wf);
     return;
@@ -843,6 +877,9 @@ void Controller::RungFailed(Workflow& wf, const std::string& why) {
   }
   wf.rung = rung;
   wf.action = spec->ladder.For(wf.failure)[rung].action;
+  if (wf.approved) {
+    if (GroupRuntime* g = Runtime(wf.group)) --g->in_recovery;
+  }
   wf.approved = false;
   wf.call_attempt = 0;
   wf.tried_zones.clear();
@@ -872,8 +909,10 @@ void Controller::Finish(Workflow& wf, bool success, const std::string& message) 
     g->rebalance_launches.erase(wf.id);
   }
   if (wf.kind == WorkflowKind::kRecovery) {
-    if (g) --g->in_recovery;
-    if (!wf.dry_run) {
+    if (g && wf.approved) --g->in_recovery;
+    if (success && !wf.approved) {
+      ++stats_.recoveries_self_healed;  // healthy again before any action
+    } else if (!wf.dry_run) {
       success ? ++stats_.recoveries_succeeded : ++stats_.recoveries_failed;
     }
     Record(EventKind::kDecision,

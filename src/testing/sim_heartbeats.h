@@ -28,6 +28,8 @@ struct SimHeartbeatConfig {
   Duration first_heartbeat = std::chrono::milliseconds(100);
   Duration suspect_after = std::chrono::milliseconds(200);
   Duration fail_after = std::chrono::milliseconds(300);
+  // A timer firing later than this means the observer itself stalled.
+  Duration stall_threshold = std::chrono::milliseconds(50);
 };
 
 class SimHeartbeats final : public InstanceObserver {
@@ -50,6 +52,7 @@ class SimHeartbeats final : public InstanceObserver {
   void ReportFailing(const std::string& id, bool failing);
 
   size_t tracked() const { return tracked_.size(); }
+  uint64_t stall_extensions() const { return stall_extensions_; }
 
  private:
   struct Tracked {
@@ -61,6 +64,8 @@ class SimHeartbeats final : public InstanceObserver {
     uint64_t epoch = 0;       // cancels stale timers
   };
   bool Audible(const std::string& id, const Tracked& t) const;
+  void Arm(const std::string& id, uint64_t epoch, Duration d,
+           std::function<void(Tracked&)> fn);
   void Update(const std::string& id);
   void Emit(const std::string& id, AppHealth h, const std::string& source,
             const std::string& reason);
@@ -71,6 +76,7 @@ class SimHeartbeats final : public InstanceObserver {
   SimHeartbeatConfig config_;
   std::unordered_map<std::string, Tracked> tracked_;
   std::set<std::string> partitioned_;  // "" = all
+  uint64_t stall_extensions_ = 0;
 };
 
 }  // namespace lifeline
