@@ -164,9 +164,12 @@ class ZonalShiftManager {
 
   void AddListener(Listener listener);
 
-  // Restores shifts persisted as ZonalShiftToJson strings (after a restart,
-  // before or after Controller::Start). Active shifts whose expiry has
-  // passed end as expired; the others are applied to the controller again.
+  // Restores shifts persisted as ZonalShiftToJson strings after a restart,
+  // once the groups are applied to the controller (before or after
+  // Controller::Start). Active shifts whose expiry has passed end as
+  // expired; the others are applied to the controller again. Of two active
+  // shifts for one group the one of higher precedence (then the newer)
+  // stays.
   // kInvalidArgument naming the first bad entry; entries before it are kept.
   Status Restore(const std::vector<std::string>& json_shifts);
 
