@@ -151,7 +151,7 @@ void ApiHandlers::GetGroup(const Req&, Res& res, const Ctx& ctx) {
     out.body["active_zonal_shift"] = json();
     if (ZonalShiftManager* z = backend_.zonal_shifts()) {
       if (const ZonalShift* s = z->ActiveShift(name)) {
-        out.body["active_zonal_shift"] = json::parse(ZonalShiftToJson(*s));
+        out.body["active_zonal_shift"] = ShiftView(*s);
       }
     }
     return out;

@@ -46,6 +46,17 @@ class ApiServerTest : public ::testing::Test {
     ASSERT_TRUE(r.status == 201 || r.status == 200) << r.body;
   }
 
+  // Applies an empty "web" and waits until it is adopted: from then on
+  // nothing appends events unless a test acts.
+  void ApplyQuietWeb() {
+    ApplyWeb(0);
+    ASSERT_TRUE(WaitUntil([&] {
+      return !Do("GET", "/v1/events?type=group.adopted", kViewer)
+                  .json["events"]
+                  .empty();
+    }));
+  }
+
   // Applies "web" and waits until `n` instances are running.
   void Fleet(int n) {
     ApplyWeb(n);
@@ -134,12 +145,7 @@ TEST_F(ApiServerTest, AppliesAGroupAndShowsItsSpecAndZones) {
 }
 
 TEST_F(ApiServerTest, BadGroupSpecsAreRefusedAndChangeNothing) {
-  ApplyWeb(0);  // no instances: nothing else appends events meanwhile
-  ASSERT_TRUE(WaitUntil([&] {  // once adopted, the group is quiet
-    return !Do("GET", "/v1/events?type=group.adopted", kViewer)
-                .json["events"]
-                .empty();
-  }));
+  ApplyQuietWeb();
   auto before = Do("GET", "/v1/groups/web", kViewer).json["spec"];
   size_t events = EventCount();
   ExpectProblem(Do("PUT", "/v1/groups/web", kAdmin, "{\"desired\": 3,"), 400,
@@ -299,7 +305,7 @@ TEST_F(ApiServerTest, FreezesTheFleetAndAGroup) {
 }
 
 TEST_F(ApiServerTest, QueriesEventsWithFiltersAndRefusesBadOnes) {
-  ApplyWeb(0);
+  ApplyQuietWeb();
   ASSERT_EQ(Do("PUT", "/v1/freeze", kOperator, R"({"frozen": true})").status,
             200);
   auto all = Do("GET", "/v1/events", kViewer);

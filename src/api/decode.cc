@@ -179,7 +179,9 @@ Result<json> ParseJsonObject(std::string_view body) {
   json j;
   try {
     j = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error for bad syntax, out_of_range for a number too large for
+    // a double ("1e999").
     std::string what = e.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
     if (auto p = what.find("] "); p != std::string::npos) {

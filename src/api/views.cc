@@ -164,4 +164,26 @@ json GroupSummaryView(Controller& c, const std::string& name) {
            json(std::vector<std::string>(shifted.begin(), shifted.end()))}};
 }
 
+json ShiftView(const ZonalShift& s) {
+  json evidence = json::object();
+  for (const auto& [k, v] : s.evidence) evidence[k] = v;
+  json j = {{"id", s.id},
+            {"group", s.group},
+            {"away_from", s.away_from},
+            {"source", std::string(ToString(s.source))},
+            {"state", std::string(ToString(s.state))},
+            {"comment", s.comment},
+            {"started_by", s.started_by},
+            {"started_at", FormatWallTime(s.started_at)},
+            {"expires_at", FormatWallTime(s.expires_at)},
+            {"validation_skipped", s.validation_skipped},
+            {"evidence", evidence}};
+  if (s.state != ZonalShiftState::kActive) {
+    j["ended_at"] = FormatWallTime(s.ended_at);
+    j["ended_by"] = s.ended_by;
+    j["end_reason"] = s.end_reason;
+  }
+  return j;
+}
+
 }  // namespace lifeline

@@ -8,6 +8,7 @@
 
 #include "controller/controller.h"
 #include "history/history.h"
+#include "zones/zonal_shift.h"
 
 namespace lifeline {
 
@@ -20,6 +21,7 @@ nlohmann::json InstanceView(const InstanceRecord& rec, MonoTime now,
 nlohmann::json WorkflowView(const Workflow& wf, MonoTime now);
 nlohmann::json EventView(const HistoryEvent& e);
 nlohmann::json PlannedActionView(const PlannedAction& a);
+nlohmann::json ShiftView(const ZonalShift& s);
 // Loop thread: a group's summary (capacity, per-zone counts, shifted
 // zones, freeze). Returns null for an unknown group.
 nlohmann::json GroupSummaryView(Controller& c, const std::string& name);
