@@ -417,8 +417,14 @@ void Controller::MaybeRebalance(GroupRuntime& g) {
 
 void Controller::ReconcileWarmPool(GroupRuntime& g) {
   const WarmPoolSpec& wp = g.spec.warm_pool;
-  // Broken standbys are dropped; the pool refills below.
-  for (const auto& id : g.members) {
+  // Broken standbys are dropped; the pool refills below. (Only walk the
+  // members when there are standbys: reconciles are frequent and groups
+  // can hold a million instances.)
+  int standbys = 0;
+  for (const auto& [z, c] : g.zones) standbys += c.standby;
+  static const std::unordered_set<std::string> kNoMembers;
+  const auto& members = standbys > 0 ? g.members : kNoMembers;
+  for (const auto& id : members) {
     InstanceRecord& r = instances_[id];
     bool broken = r.verdict.unhealthy || r.parked_reason == "start_failed";
     if (r.role != InstanceRole::kStandby || !r.workflow.empty() || !broken ||

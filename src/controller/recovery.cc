@@ -39,6 +39,7 @@ Workflow& Controller::NewWorkflow(WorkflowKind kind, const std::string& group) {
                 static_cast<unsigned long long>(next_workflow_++));
   Workflow& wf = workflows_[buf];
   wf.id = buf;
+  wf.journaled = false;
   wf.kind = kind;
   wf.group = group;
   wf.created = wf.state_since = loop_.Now();
@@ -72,7 +73,12 @@ void Controller::Enter(Workflow& wf, WorkflowState next) {
     loop_.Cancel(wf.timer);
     wf.timer = EventLoop::kNoTimer;
   }
+  // A workflow still waiting for its first approval has done nothing: if
+  // Lifeline dies now, the instance's health re-creates it. Journaling
+  // starts with the first step that acts.
+  if (next == WorkflowState::kAwaitingApproval && !wf.journaled) return;
   Persist(wf);
+  wf.journaled = true;
 }
 
 void Controller::ArmTimer(Workflow& wf, Duration delay,
@@ -929,7 +935,7 @@ void Controller::Finish(Workflow& wf, bool success, const std::string& message) 
       it->second.workflow.clear();
     }
   }
-  (void)journal_->Remove(wf.id);
+  if (wf.journaled) (void)journal_->Remove(wf.id);
   std::string group = wf.group;
   std::string subject = wf.instance;
   workflows_.erase(wf.id);

@@ -74,6 +74,7 @@ struct Workflow {
   EventLoop::TimerId timer = EventLoop::kNoTimer;
   uint64_t epoch = 0;            // bumps on every state change
   MonoTime healthy_since{};      // verifying: healthy since (zero: not)
+  bool journaled = true;         // false until its first journal write
   std::string last_defer_rule;
 
   std::string LaunchToken() const {
