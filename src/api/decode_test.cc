@@ -53,6 +53,8 @@ TEST(DecodeGroupSpec, NamesTheFieldThatIsWrong) {
     return g.ok() ? std::string() : Error(g.status());
   };
   EXPECT_NE(err("{").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(err(R"({"desired": 1e999})").find("malformed JSON"),
+            std::string::npos);
   EXPECT_NE(err("42").find("expected a JSON object, got an integer"),
             std::string::npos);
   EXPECT_NE(err(R"({"desird": 1})").find("field desird: unknown field"),
