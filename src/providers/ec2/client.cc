@@ -158,7 +158,7 @@ void Ec2Client::CallPaged(Ec2Query query, std::string label,
     if (!s) return;
     Call(
         s->query, s->label, s->options,
-        [this, s](Result<Ec2Response> r) {
+        [s](Result<Ec2Response> r) {
           if (!r.ok()) {
             auto done = std::move(s->done);
             done(r.status());

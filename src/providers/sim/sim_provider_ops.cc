@@ -77,7 +77,8 @@ Result<SimIndex> SimProvider::DoLaunch(const LaunchRequest& r,
     add_volume(v.device, v.size_gib, v.detachable,
                it == r.volume_snapshots.end() ? "" : it->second);
   }
-  for (const auto& [device, snapshot_id] : r.volume_snapshots) {
+  for (const auto& [device_name, snapshot_id] : r.volume_snapshots) {
+    const std::string& device = device_name;  // a lambda cannot capture a binding
     bool in_spec =
         std::any_of(r.spec.volumes.begin(), r.spec.volumes.end(),
                     [&](const VolumeSpec& v) { return v.device == device; });
