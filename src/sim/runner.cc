@@ -134,7 +134,16 @@ class Run {
     }
   }
 
+  void TraceFault(const char* what, const FaultSpec& f) {
+    if (!opt_.trace) return;
+    *opt_.trace << FormatDuration(loop_.Now() - start_) << "  fault." << what << "  "
+                << ToString(f.kind) << (f.zone.empty() ? "" : " zone=" + f.zone)
+                << " count=" << f.count << " fraction=" << f.fraction
+                << " duration=" << FormatDuration(f.duration) << "\n";
+  }
+
   void Apply(const FaultSpec& f) {
+    TraceFault("start", f);
     if (IsObserverFault(f.kind)) ++observer_faults_;
     switch (f.kind) {
       case FaultKind::kFailHost:
@@ -205,6 +214,7 @@ class Run {
   }
 
   void End(const FaultSpec& f) {
+    TraceFault("end", f);
     switch (f.kind) {
       case FaultKind::kFailZone:
         (void)provider_.RecoverZone(f.zone);
