@@ -11,37 +11,24 @@ uint64_t HeartbeatStats::dropped_total() const {
 }
 
 HeartbeatService::HeartbeatService(HeartbeatServiceConfig config,
-                                   const Clock& clock, EventLoop& loop,
-                                   HeartbeatSink sink)
+                                   const Clock& clock,
+                                   std::unique_ptr<HeartbeatPipeline> pipeline)
     : config_(std::move(config)),
       clock_(clock),
-      controller_(loop),
-      sink_(std::make_shared<HeartbeatSink>(std::move(sink))),
-      detector_(config_.detector, config_.shards, clock.Now()) {
-  receiver_ = std::make_unique<UdpReceiver>(config_.receiver, clock_, detector_,
-                                            keys_, config_.clock_skew);
+      pipeline_(std::move(pipeline)) {
+  receiver_ = std::make_unique<UdpReceiver>(
+      config_.receiver, clock_, pipeline_->detector(), pipeline_->keys(),
+      config_.clock_skew);
 }
 
 Result<std::unique_ptr<HeartbeatService>> HeartbeatService::Create(
     HeartbeatServiceConfig config, const Clock& clock,
     EventLoop& controller_loop, HeartbeatSink sink) {
-  if (!sink.on_transition) {
-    return InvalidArgument("heartbeat service: sink.on_transition is required");
-  }
-  const DetectorConfig& d = config.detector;
-  if (d.phi_suspect <= 0 || d.phi_failed < d.phi_suspect) {
-    return InvalidArgument(
-        "heartbeat service: need 0 < phi_suspect <= phi_failed");
-  }
-  if (d.expected_interval <= Duration::zero() || d.tick <= Duration::zero()) {
-    return InvalidArgument("heartbeat service: interval and tick must be > 0");
-  }
-  auto ring = KeyRing::Create(config.keys);
-  if (!ring.ok()) return ring.status();
-  std::unique_ptr<HeartbeatService> s(new HeartbeatService(
-      std::move(config), clock, controller_loop, std::move(sink)));
-  s->keys_.Set(std::move(ring.value()));
-  return s;
+  auto pipeline =
+      HeartbeatPipeline::Create(config, clock, controller_loop, std::move(sink));
+  if (!pipeline.ok()) return pipeline.status();
+  return std::unique_ptr<HeartbeatService>(new HeartbeatService(
+      std::move(config), clock, std::move(pipeline).value()));
 }
 
 HeartbeatService::~HeartbeatService() { Stop(); }
@@ -77,35 +64,20 @@ void HeartbeatService::Stop() {
 
 void HeartbeatService::Tick() {
   // Judge silence only up to where every receiver has drained its socket.
-  MonoTime now = std::min(clock_.Now(), receiver_->drained_until());
-  detector_.AdvanceTo(now, &out_);
-  if (out_.empty()) return;
-  transitions_.fetch_add(out_.transitions.size(), std::memory_order_relaxed);
-  load_reports_.fetch_add(out_.loads.size(), std::memory_order_relaxed);
-  auto batch = std::make_shared<DetectorOutput>(std::move(out_));
-  out_ = DetectorOutput{};
-  controller_.Post([sink = sink_, batch] {
-    for (const auto& t : batch->transitions) sink->on_transition(t);
-    if (sink->on_load) {
-      for (const auto& l : batch->loads) sink->on_load(l);
-    }
-  });
+  pipeline_->Tick(std::min(clock_.Now(), receiver_->drained_until()));
 }
 
 Status HeartbeatService::Track(std::string_view instance_id,
                                std::string_view group, Duration grace) {
-  return detector_.Track(instance_id, group, clock_.Now(), grace);
+  return pipeline_->Track(instance_id, group, grace);
 }
 
 Status HeartbeatService::Untrack(std::string_view instance_id) {
-  return detector_.Untrack(instance_id);
+  return pipeline_->Untrack(instance_id);
 }
 
 Status HeartbeatService::SetKeys(std::vector<HeartbeatKey> keys) {
-  auto ring = KeyRing::Create(std::move(keys));
-  if (!ring.ok()) return ring.status();
-  keys_.Set(std::move(ring.value()));
-  return Status::Ok();
+  return pipeline_->SetKeys(std::move(keys));
 }
 
 HeartbeatStats HeartbeatService::stats() const {
@@ -123,10 +95,10 @@ HeartbeatStats HeartbeatService::stats() const {
   if (kernel.ok() && *kernel >= kernel_base_) {
     s.kernel_rcvbuf_errors = *kernel - kernel_base_;
   }
-  s.tracked = detector_.tracked();
-  s.transitions = transitions_.load(std::memory_order_relaxed);
-  s.load_reports = load_reports_.load(std::memory_order_relaxed);
-  s.own_stalls = detector_.stalls_detected();
+  s.tracked = pipeline_->detector().tracked();
+  s.transitions = pipeline_->transitions();
+  s.load_reports = pipeline_->load_reports();
+  s.own_stalls = pipeline_->detector().stalls_detected();
   s.rcvbuf_bytes = receiver_->effective_rcvbuf();
   return s;
 }

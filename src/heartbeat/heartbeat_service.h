@@ -12,8 +12,9 @@
 //   svc->stats();                        // for /metrics
 //   svc->Stop();                         // joins threads; idempotent
 //
-// For simulated time without sockets use FailureDetector (detector.h) or
-// ShardedDetector directly.
+// The work itself (keys, detector, the tick that posts transitions) is a
+// HeartbeatPipeline (heartbeat_pipeline.h), which tests and simulations
+// drive in simulated time without sockets or threads.
 //
 // Thread-safety: Track, Untrack, SetKeys, stats and health are thread-safe.
 // Start and Stop are called by the owner. Sink callbacks run on the
@@ -34,27 +35,13 @@
 #include "core/status.h"
 #include "heartbeat/datagram_processor.h"
 #include "heartbeat/detector.h"
+#include "heartbeat/heartbeat_pipeline.h"
 #include "heartbeat/mac.h"
 #include "heartbeat/receiver.h"
 #include "heartbeat/sharded_detector.h"
 #include "model/model.h"
 
 namespace lifeline::heartbeat {
-
-struct HeartbeatServiceConfig {
-  ReceiverConfig receiver;
-  std::vector<HeartbeatKey> keys;
-  DetectorConfig detector;
-  size_t shards = 4;
-  // Entries whose sender timestamp is further than this from our wall
-  // clock are refused as stale.
-  Duration clock_skew = std::chrono::seconds(30);
-};
-
-struct HeartbeatSink {
-  std::function<void(const AppHealthTransition&)> on_transition;
-  std::function<void(const LoadReport&)> on_load;  // optional
-};
 
 // Counters for /metrics. Drop reasons malformed..bad_mac count datagrams;
 // stale..wrong_group count entries.
@@ -96,7 +83,7 @@ class HeartbeatService {
 
   HeartbeatStats stats() const;
   AppHealth health(std::string_view instance_id) const {
-    return detector_.health(instance_id);
+    return pipeline_->detector().health(instance_id);
   }
   // Bound addresses, e.g. "127.0.0.1:40123" (after Start).
   std::vector<std::string> local_addresses() const {
@@ -105,22 +92,16 @@ class HeartbeatService {
 
  private:
   HeartbeatService(HeartbeatServiceConfig config, const Clock& clock,
-                   EventLoop& loop, HeartbeatSink sink);
+                   std::unique_ptr<HeartbeatPipeline> pipeline);
   void Tick();
 
   HeartbeatServiceConfig config_;
   const Clock& clock_;
-  EventLoop& controller_;
-  std::shared_ptr<HeartbeatSink> sink_;
-  KeyStore keys_;
-  ShardedDetector detector_;
+  std::unique_ptr<HeartbeatPipeline> pipeline_;
   std::unique_ptr<UdpReceiver> receiver_;
   std::unique_ptr<RealLoop> ticker_;
   std::thread ticker_thread_;
   std::function<void()> tick_;
-  DetectorOutput out_;  // ticker thread only
-  std::atomic<uint64_t> transitions_{0};
-  std::atomic<uint64_t> load_reports_{0};
   uint64_t kernel_base_ = 0;
   bool running_ = false;
 };
