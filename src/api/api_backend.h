@@ -23,6 +23,8 @@
 namespace lifeline {
 
 class ZonalShiftManager;
+class AutoshiftDetector;
+class PracticeRunner;
 
 class ApiBackend {
  public:
@@ -43,6 +45,10 @@ class ApiBackend {
   // Zonal shifts, when the host runs them; nullptr otherwise. Loop thread
   // only.
   virtual ZonalShiftManager* zonal_shifts() { return nullptr; }
+  // The zone-impairment detector and the practice-run scheduler, when the
+  // host runs them (they need zonal_shifts()); loop thread only.
+  virtual AutoshiftDetector* autoshift() { return nullptr; }
+  virtual PracticeRunner* practice_runs() { return nullptr; }
 
   // Prometheus text exposition.
   virtual std::string MetricsText() = 0;

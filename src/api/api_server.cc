@@ -72,6 +72,10 @@ ApiServer::Impl::Method ApiServer::Impl::HandlerFor(const ApiRoute& r) const {
       {"POST", "/v1/zonal-shifts", &ApiHandlers::StartShift},
       {"PATCH", "/v1/zonal-shifts/{id}", &ApiHandlers::UpdateShift},
       {"DELETE", "/v1/zonal-shifts/{id}", &ApiHandlers::CancelShift},
+      {"GET", "/v1/autoshift", &ApiHandlers::GetAutoshift},
+      {"GET", "/v1/practice-runs", &ApiHandlers::ListPracticeRuns},
+      {"POST", "/v1/practice-runs", &ApiHandlers::StartPracticeRun},
+      {"DELETE", "/v1/practice-runs/{id}", &ApiHandlers::CancelPracticeRun},
   };
   for (const auto& e : kTable) {
     if (r.method == e.method && r.path == e.path) return e.handler;

@@ -83,6 +83,21 @@ struct ShiftUpdateRequest {
 };
 Result<ShiftUpdateRequest> DecodeShiftUpdate(std::string_view body);
 
+// POST /v1/practice-runs {"group": "web", "zone": "sim-1a", "duration":
+// "30m", "start_at": RFC 3339 (default now), "comment": "...",
+// "max_unhealthy_ratio": 0.1, "min_serving_ratio": 0.9} (decode_zones.cc).
+// group and zone are required; duration is within (0, 4h].
+struct PracticeRunStartRequest {
+  std::string group;
+  std::string zone;
+  std::optional<WallTime> start_at;
+  Duration duration = std::chrono::minutes(30);
+  std::string comment;
+  double max_unhealthy_ratio = 0.1;
+  double min_serving_ratio = 0.9;
+};
+Result<PracticeRunStartRequest> DecodePracticeRunStart(std::string_view body);
+
 // GET /v1/events and /v1/events/stream: instance, group, zone, type (a
 // prefix: "recovery." or "recovery.started"), kind, since, until (RFC 3339),
 // after (a seq), limit (1..10000, default 100).

@@ -35,6 +35,8 @@ FakeBackend::FakeBackend() : loop_(clock_) {
   controller_ = std::make_unique<Controller>(loop_, *provider_, history_,
                                              FastController());
   shifts_ = std::make_unique<ZonalShiftManager>(*controller_);
+  autoshift_ = std::make_unique<AutoshiftDetector>(*controller_, *shifts_);
+  practice_ = std::make_unique<PracticeRunner>(*controller_, *shifts_);
   tokens_ = {{"admin-token", Role::kAdmin},
              {"operator-token", Role::kOperator},
              {"viewer-token", Role::kViewer}};
@@ -45,6 +47,8 @@ FakeBackend::FakeBackend() : loop_(clock_) {
 FakeBackend::~FakeBackend() {
   loop_.Stop();
   thread_.join();
+  practice_.reset();
+  autoshift_.reset();
   shifts_.reset();
   controller_.reset();
   provider_.reset();

@@ -17,6 +17,8 @@
 #include "core/real_loop.h"
 #include "history/history.h"
 #include "providers/sim/sim_provider.h"
+#include "zones/autoshift.h"
+#include "zones/practice_run.h"
 #include "zones/zonal_shift.h"
 
 namespace lifeline {
@@ -31,6 +33,8 @@ class FakeBackend final : public ApiBackend {
   Controller& controller() override { return *controller_; }
   History& history() override { return history_; }
   ZonalShiftManager* zonal_shifts() override { return shifts_.get(); }
+  AutoshiftDetector* autoshift() override { return autoshift_.get(); }
+  PracticeRunner* practice_runs() override { return practice_.get(); }
   std::string MetricsText() override;
   bool Ready() override;
   Result<Role> Authenticate(const std::string& bearer) override;
@@ -49,6 +53,8 @@ class FakeBackend final : public ApiBackend {
   std::unique_ptr<SimProvider> provider_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<ZonalShiftManager> shifts_;
+  std::unique_ptr<AutoshiftDetector> autoshift_;
+  std::unique_ptr<PracticeRunner> practice_;
   std::map<std::string, Role> tokens_;
   Duration loop_timeout_ = std::chrono::seconds(10);
   std::thread thread_;

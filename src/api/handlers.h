@@ -90,6 +90,12 @@ class ApiHandlers {
   void UpdateShift(const Req&, Res&, const Ctx&);
   void CancelShift(const Req&, Res&, const Ctx&);
 
+  // api_zones.cc
+  void GetAutoshift(const Req&, Res&, const Ctx&);
+  void ListPracticeRuns(const Req&, Res&, const Ctx&);
+  void StartPracticeRun(const Req&, Res&, const Ctx&);
+  void CancelPracticeRun(const Req&, Res&, const Ctx&);
+
  private:
   ApiBackend& backend_;
   std::shared_ptr<EventFeed> feed_;

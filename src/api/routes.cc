@@ -32,6 +32,10 @@ std::vector<ApiRoute> ApiRoutes(bool with_zonal_shifts) {
     r.push_back({"POST", "/v1/zonal-shifts", O});
     r.push_back({"PATCH", "/v1/zonal-shifts/{id}", O});
     r.push_back({"DELETE", "/v1/zonal-shifts/{id}", O});
+    r.push_back({"GET", "/v1/autoshift", V});
+    r.push_back({"GET", "/v1/practice-runs", V});
+    r.push_back({"POST", "/v1/practice-runs", O});
+    r.push_back({"DELETE", "/v1/practice-runs/{id}", O});
   }
   return r;
 }

@@ -1,6 +1,8 @@
 #include "api/webhooks.h"
 
 #include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <cctype>
@@ -18,6 +20,7 @@ constexpr const char* kNotifiable[] = {
     "instance.unhealthy", "recovery.started",    "recovery.succeeded",
     "recovery.failed",    "safety.deferred",     "safety.panic.",
     "safety.partition.",  "zonal_shift.started", "zonal_shift.ended",
+    "autoshift.",
 };
 
 bool StartsWith(const std::string& s, const std::string& prefix) {
@@ -83,15 +86,55 @@ json WebhookDispatcher::Envelope(const HistoryEvent& e,
   return j;
 }
 
-Status WebhookDispatcher::Validate(const WebhookOptions& o) {
-  for (size_t i = 0; i < o.targets.size(); ++i) {
+Status WebhookDispatcher::ValidateTargets(
+    const std::vector<WebhookTarget>& targets) {
+  for (size_t i = 0; i < targets.size(); ++i) {
     std::string origin, path;
-    if (!SplitUrl(o.targets[i].url, &origin, &path)) {
+    if (!SplitUrl(targets[i].url, &origin, &path)) {
       return InvalidArgument("webhooks.targets[" + std::to_string(i) +
-                             "].url: \"" + o.targets[i].url +
+                             "].url: \"" + targets[i].url +
                              "\" is not http(s)://host[:port][/path]");
     }
+    if (targets[i].max_attempts < 0 || targets[i].timeout < Duration::zero()) {
+      return InvalidArgument("webhooks.targets[" + std::to_string(i) +
+                             "]: max_attempts and timeout must not be "
+                             "negative");
+    }
   }
+  return Status::Ok();
+}
+
+std::string WebhookDispatcher::Signature(const std::string& secret,
+                                         const std::string& timestamp,
+                                         const std::string& body) {
+  std::string msg = timestamp + "." + body;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac,
+       &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256=";
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 0xf];
+  }
+  return out;
+}
+
+Status WebhookDispatcher::SetTargets(std::vector<WebhookTarget> targets) {
+  LIFELINE_RETURN_IF_ERROR(ValidateTargets(targets));
+  std::vector<TargetPtr> next;
+  for (auto& t : targets) {
+    next.push_back(std::make_shared<const WebhookTarget>(std::move(t)));
+  }
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  shared_->targets = std::move(next);
+  return Status::Ok();
+}
+
+Status WebhookDispatcher::Validate(const WebhookOptions& o) {
+  LIFELINE_RETURN_IF_ERROR(ValidateTargets(o.targets));
   if (o.max_attempts < 1) {
     return InvalidArgument("webhooks.max_attempts: must be at least 1");
   }
@@ -111,7 +154,9 @@ WebhookDispatcher::WebhookDispatcher(const Clock& clock, WebhookOptions options)
       options_(std::move(options)),
       shared_(std::make_shared<Shared>()),
       rng_(options_.seed) {
-  shared_->targets = options_.targets;
+  for (const auto& t : options_.targets) {
+    shared_->targets.push_back(std::make_shared<const WebhookTarget>(t));
+  }
   shared_->region = options_.region;
   shared_->capacity = std::max<size_t>(1, options_.queue_capacity);
 }
@@ -150,10 +195,15 @@ void WebhookDispatcher::OnEvent(const HistoryEvent& e) { Enqueue(*shared_, e); }
 
 void WebhookDispatcher::Enqueue(Shared& s, const HistoryEvent& e) {
   if (!IsNotifiable(e.type)) return;
+  std::vector<TargetPtr> targets;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    targets = s.targets;
+  }
   std::shared_ptr<const std::string> body;
   bool added = false;
-  for (size_t t = 0; t < s.targets.size(); ++t) {
-    const auto& types = s.targets[t].types;
+  for (const TargetPtr& t : targets) {
+    const auto& types = t->types;
     bool wanted = types.empty();
     for (const auto& p : types) wanted = wanted || StartsWith(e.type, p);
     if (!wanted) continue;
@@ -184,8 +234,8 @@ WebhookStats WebhookDispatcher::stats() const {
   return st;
 }
 
-Duration WebhookDispatcher::Backoff(int attempts) {
-  double d = static_cast<double>(options_.initial_backoff.count());
+Duration WebhookDispatcher::Backoff(Duration initial, int attempts) {
+  double d = static_cast<double>(initial.count());
   for (int i = 1; i < attempts; ++i) d *= 2;
   d = std::min(d, static_cast<double>(options_.max_backoff.count()));
   double spread = options_.jitter * (2 * rng_.Uniform() - 1);
@@ -200,12 +250,22 @@ Status WebhookDispatcher::Post(const WebhookTarget& target,
   }
   httplib::Client client(origin);
   auto secs = std::chrono::duration_cast<std::chrono::microseconds>(
-      options_.request_timeout);
+      target.timeout > Duration::zero() ? target.timeout
+                                        : options_.request_timeout);
   client.set_connection_timeout(secs);
   client.set_read_timeout(secs);
   client.set_write_timeout(secs);
   httplib::Headers headers;
   for (const auto& [k, v] : target.headers) headers.emplace(k, v);
+  if (!target.signing_secret.empty()) {
+    auto unix_s = std::chrono::duration_cast<std::chrono::seconds>(
+                      clock_.WallNow().time_since_epoch())
+                      .count();
+    std::string ts = std::to_string(unix_s);
+    headers.emplace("X-Lifeline-Timestamp", ts);
+    headers.emplace("X-Lifeline-Signature",
+                    Signature(target.signing_secret, ts, body));
+  }
   auto res = client.Post(path.c_str(), headers, body, "application/json");
   if (!res) {
     return Unavailable("webhook " + target.url + ": " +
@@ -244,14 +304,15 @@ void WebhookDispatcher::Run() {
     Delivery d = std::move(*due);
     s.queue.erase(due);
     lock.unlock();
-    Status st = Post(s.targets[d.target], *d.body);
+    Status st = Post(*d.target, *d.body);
     ++d.attempts;
-    Duration backoff = st.ok() ? Duration::zero() : Backoff(d.attempts);
+    Duration backoff = st.ok() ? Duration::zero()
+                               : Backoff(options_.initial_backoff, d.attempts);
     MonoTime after = clock_.Now();
     lock.lock();
     if (st.ok()) {
       ++s.stats.delivered;
-    } else if (d.attempts >= options_.max_attempts) {
+    } else if (d.attempts >= MaxAttempts(*d.target)) {
       ++s.stats.gave_up;
     } else {
       ++s.stats.retries;

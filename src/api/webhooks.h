@@ -10,7 +10,13 @@
 //
 // Delivered types: instance.unhealthy, recovery.started/succeeded/failed,
 // safety.deferred (a refusal), safety.panic.*, safety.partition.*,
-// zonal_shift.started/ended. A target may narrow these with type prefixes.
+// zonal_shift.started/ended, autoshift.*. A target may narrow these with
+// type prefixes.
+//
+// Signing: a target with a signing_secret gets two more headers on every
+// request, X-Lifeline-Timestamp (unix seconds of the attempt) and
+// X-Lifeline-Signature: "sha256=" + hex(HMAC-SHA256(secret, timestamp + "."
+// + body)). The receiver recomputes it and rejects stale timestamps.
 //
 // The History listener (on the controller's loop thread) only enqueues into
 // a bounded queue — it never blocks on the network; when the queue is full
@@ -18,6 +24,8 @@
 // non-2xx answer or a transport error is retried with exponential backoff
 // and jitter (timing decided on the injected Clock; the worker waits on a
 // condition variable), up to max_attempts, then given up and counted.
+// SetTargets() replaces the targets while running (a config reload):
+// deliveries already queued keep the target they were queued for.
 //
 // Thread-safety: all public methods are thread-safe. The listener returned
 // by MakeListener() may outlive the dispatcher (it then does nothing).
@@ -48,6 +56,12 @@ struct WebhookTarget {
   std::vector<std::string> types;
   // Extra request headers (e.g. Authorization for the receiver).
   std::map<std::string, std::string> headers;
+  // HMAC-SHA256 key; empty: requests are not signed.
+  std::string signing_secret;
+  // Per attempt; zero: WebhookOptions::request_timeout.
+  Duration timeout = Duration::zero();
+  // Zero: WebhookOptions::max_attempts.
+  int max_attempts = 0;
 };
 
 struct WebhookOptions {
@@ -82,6 +96,14 @@ class WebhookDispatcher {
   // Checks the options: every URL http(s)://host[:port][/path], attempts
   // and backoffs positive.
   static Status Validate(const WebhookOptions& options);
+  static Status ValidateTargets(const std::vector<WebhookTarget>& targets);
+
+  // Replaces the targets (kInvalidArgument, and no change, for a bad URL).
+  Status SetTargets(std::vector<WebhookTarget> targets);
+  // The signature header value for a body sent at `unix_seconds`.
+  static std::string Signature(const std::string& secret,
+                               const std::string& timestamp,
+                               const std::string& body);
 
   // Starts the worker thread. Events enqueued before Start are kept.
   Status Start();
@@ -100,8 +122,9 @@ class WebhookDispatcher {
                                  const std::string& region);
 
  private:
+  using TargetPtr = std::shared_ptr<const WebhookTarget>;
   struct Delivery {
-    size_t target = 0;
+    TargetPtr target;
     std::shared_ptr<const std::string> body;
     uint64_t seq = 0;
     int attempts = 0;
@@ -109,11 +132,11 @@ class WebhookDispatcher {
   };
   struct Shared {
     // Set at construction, read-only afterwards.
-    std::vector<WebhookTarget> targets;
     std::string region;
     size_t capacity = 0;
 
     std::mutex mu;
+    std::vector<TargetPtr> targets;  // guarded by mu
     std::condition_variable cv;
     std::deque<Delivery> queue;  // guarded by mu, in enqueue order
     WebhookStats stats;          // guarded by mu
@@ -124,7 +147,10 @@ class WebhookDispatcher {
   void Run();
   // POSTs one delivery; OK on a 2xx answer.
   Status Post(const WebhookTarget& target, const std::string& body);
-  Duration Backoff(int attempts);
+  Duration Backoff(Duration initial, int attempts);
+  int MaxAttempts(const WebhookTarget& t) const {
+    return t.max_attempts > 0 ? t.max_attempts : options_.max_attempts;
+  }
 
   const Clock& clock_;
   const WebhookOptions options_;

@@ -19,18 +19,21 @@ using nlohmann::json;
 class Receiver {
  public:
   explicit Receiver(int fail_first = 0) : fail_first_(fail_first) {
-    server_.Post("/hook",
-                 [this](const httplib::Request& req, httplib::Response& res) {
-                   std::lock_guard<std::mutex> lock(mu_);
-                   ++requests_;
-                   if (requests_ <= fail_first_) {
-                     res.status = 500;
-                     return;
-                   }
-                   bodies_.push_back(json::parse(req.body));
-                   auth_ = req.get_header_value("Authorization");
-                   res.status = 204;
-                 });
+    server_.Post(
+        "/hook", [this](const httplib::Request& req, httplib::Response& res) {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++requests_;
+          if (requests_ <= fail_first_) {
+            res.status = 500;
+            return;
+          }
+          bodies_.push_back(json::parse(req.body));
+          auth_ = req.get_header_value("Authorization");
+          raw_.push_back(req.body);
+          signatures_.push_back({req.get_header_value("X-Lifeline-Timestamp"),
+                                 req.get_header_value("X-Lifeline-Signature")});
+          res.status = 204;
+        });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::yield();
@@ -54,6 +57,15 @@ class Receiver {
     std::lock_guard<std::mutex> lock(mu_);
     return auth_;
   }
+  std::vector<std::string> raw() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return raw_;
+  }
+  // (timestamp, signature) per accepted request.
+  std::vector<std::pair<std::string, std::string>> signatures() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return signatures_;
+  }
 
  private:
   httplib::Server server_;
@@ -64,6 +76,8 @@ class Receiver {
   int requests_ = 0;
   std::vector<json> bodies_;
   std::string auth_;
+  std::vector<std::string> raw_;
+  std::vector<std::pair<std::string, std::string>> signatures_;
 };
 
 HistoryEvent Event(uint64_t seq, std::string type, std::string instance = "") {
@@ -80,9 +94,18 @@ HistoryEvent Event(uint64_t seq, std::string type, std::string instance = "") {
   return e;
 }
 
+WebhookTarget Target(std::string url, std::vector<std::string> types = {},
+                     std::map<std::string, std::string> headers = {}) {
+  WebhookTarget t;
+  t.url = std::move(url);
+  t.types = std::move(types);
+  t.headers = std::move(headers);
+  return t;
+}
+
 WebhookOptions Fast(const std::string& url) {
   WebhookOptions o;
-  o.targets = {{url, {}, {{"Authorization", "Bearer hook"}}}};
+  o.targets = {Target(url, {}, {{"Authorization", "Bearer hook"}})};
   o.initial_backoff = std::chrono::milliseconds(5);
   o.max_backoff = std::chrono::milliseconds(20);
   o.max_attempts = 4;
@@ -155,7 +178,7 @@ TEST(Webhooks, TargetsFilterByTypePrefix) {
   Receiver all, recovery_only;
   RealClock clock;
   WebhookOptions o = Fast(all.url());
-  o.targets.push_back({recovery_only.url(), {"recovery."}, {}});
+  o.targets.push_back(Target(recovery_only.url(), {"recovery."}));
   WebhookDispatcher d(clock, o);
   ASSERT_TRUE(d.Start().ok());
   d.OnEvent(Event(1, "safety.deferred", "i-1"));
@@ -195,11 +218,51 @@ TEST(Webhooks, TheListenerOutlivesTheDispatcherSafely) {
   l(Event(1, "recovery.started"));  // no effect, no crash
 }
 
+TEST(Webhooks, SignsEachRequestWithHmacSha256) {
+  Receiver rx;
+  RealClock clock;
+  WebhookOptions o = Fast(rx.url());
+  o.targets[0].signing_secret = "k3y";
+  WebhookDispatcher d(clock, o);
+  ASSERT_TRUE(d.Start().ok());
+  d.OnEvent(Event(1, "recovery.started", "i-1"));
+  ASSERT_TRUE(WaitUntil([&] { return d.stats().delivered == 1; }));
+  auto sig = rx.signatures().at(0);
+  std::string raw = rx.raw().at(0);
+  EXPECT_FALSE(sig.first.empty());
+  EXPECT_EQ(sig.second, WebhookDispatcher::Signature("k3y", sig.first, raw));
+  EXPECT_NE(sig.second, WebhookDispatcher::Signature("other", sig.first, raw));
+  // Computed independently (Python: hmac.new(b"key", b"The quick brown
+  // fox.jumps over the lazy dog", hashlib.sha256).hexdigest()).
+  EXPECT_EQ(WebhookDispatcher::Signature("key", "The quick brown fox",
+                                         "jumps over the lazy dog"),
+            "sha256=" + std::string("7298ee2f6d3ff5ba40ec8e176b806219"
+                                    "5f823018ad39fe74a8727a101007702a"));
+}
+
+TEST(Webhooks, PerTargetAttemptsAndNewTargetsAfterSetTargets) {
+  Receiver failing(/*fail_first=*/1000), good;
+  RealClock clock;
+  WebhookOptions o = Fast(failing.url());
+  o.targets[0].max_attempts = 2;  // the options say 4
+  WebhookDispatcher d(clock, o);
+  ASSERT_TRUE(d.Start().ok());
+  d.OnEvent(Event(1, "recovery.failed"));
+  ASSERT_TRUE(WaitUntil([&] { return d.stats().gave_up == 1; }));
+  EXPECT_EQ(failing.requests(), 2);
+  EXPECT_FALSE(d.SetTargets({Target("nope://x")}).ok());
+  ASSERT_TRUE(d.SetTargets({Target(good.url())}).ok());
+  d.OnEvent(Event(2, "recovery.started"));
+  ASSERT_TRUE(WaitUntil([&] { return d.stats().delivered == 1; }));
+  EXPECT_EQ(good.bodies().size(), 1u);
+  EXPECT_EQ(failing.requests(), 2);
+}
+
 TEST(Webhooks, ValidatesTargets) {
   WebhookOptions o;
-  o.targets = {{"ftp://x/y", {}, {}}};
+  o.targets = {Target("ftp://x/y")};
   EXPECT_FALSE(WebhookDispatcher::Validate(o).ok());
-  o.targets = {{"https://example.com", {}, {}}};
+  o.targets = {Target("https://example.com")};
   EXPECT_TRUE(WebhookDispatcher::Validate(o).ok());
   EXPECT_TRUE(WebhookDispatcher::IsNotifiable("safety.partition.entered"));
   EXPECT_TRUE(WebhookDispatcher::IsNotifiable("zonal_shift.ended"));

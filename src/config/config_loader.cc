@@ -245,8 +245,10 @@ Status ParseWebhooks(const YamlReader& r, const YAML::Node& n,
   for (size_t i = 0; i < n.size(); ++i) {
     std::string ip = YamlReader::Index(p, i);
     const YAML::Node w = n[i];
-    LIFELINE_RETURN_IF_ERROR(r.Map(
-        w, ip, {"url", "events", "secret_header", "secret_file", "timeout"}));
+    LIFELINE_RETURN_IF_ERROR(
+        r.Map(w, ip,
+              {"url", "events", "secret_header", "secret_file",
+               "signing_secret_file", "timeout", "max_attempts"}));
     WebhookConfig hook;
     LIFELINE_RETURN_IF_ERROR(r.Opt(w, ip, "url", &hook.url, kStr));
     LIFELINE_RETURN_IF_ERROR(r.Opt(w, ip, "events", &hook.events, kStrs));
@@ -254,7 +256,18 @@ Status ParseWebhooks(const YamlReader& r, const YAML::Node& n,
         r.Opt(w, ip, "secret_header", &hook.secret_header, kStr));
     LIFELINE_RETURN_IF_ERROR(
         r.Opt(w, ip, "secret_file", &hook.secret_file, kStr));
+    LIFELINE_RETURN_IF_ERROR(
+        r.Opt(w, ip, "signing_secret_file", &hook.signing_secret_file, kStr));
     LIFELINE_RETURN_IF_ERROR(r.Opt(w, ip, "timeout", &hook.timeout, kDur));
+    LIFELINE_RETURN_IF_ERROR(
+        r.Opt(w, ip, "max_attempts", &hook.max_attempts, kInt));
+    if (hook.timeout <= Duration::zero()) {
+      return r.Error(w["timeout"], ip + ".timeout", "must be positive");
+    }
+    if (hook.max_attempts < 1 || hook.max_attempts > 100) {
+      return r.Error(w["max_attempts"], ip + ".max_attempts",
+                     "must be between 1 and 100");
+    }
     if (hook.url.rfind("http://", 0) != 0 &&
         hook.url.rfind("https://", 0) != 0) {
       return r.Error(
@@ -267,6 +280,45 @@ Status ParseWebhooks(const YamlReader& r, const YAML::Node& n,
                      "or none");
     }
     out->push_back(std::move(hook));
+  }
+  return Status::Ok();
+}
+
+Status ParseAutoshift(const YamlReader& r, const YAML::Node& n,
+                      AutoshiftSection* a) {
+  const std::string p = "autoshift";
+  LIFELINE_RETURN_IF_ERROR(
+      r.Map(n, p,
+            {"evaluate_every", "silence_sustain", "load_sustain", "hold_down",
+             "min_instances_per_zone", "silent_ratio", "error_ratio",
+             "practice_check_every"}));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Opt(n, p, "evaluate_every", &a->evaluate_every, kDur));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Opt(n, p, "silence_sustain", &a->silence_sustain, kDur));
+  LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "load_sustain", &a->load_sustain, kDur));
+  LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "hold_down", &a->hold_down, kDur));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Opt(n, p, "min_instances_per_zone", &a->min_instances_per_zone, kInt));
+  LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "silent_ratio", &a->silent_ratio, kDbl));
+  LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "error_ratio", &a->error_ratio, kDbl));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Opt(n, p, "practice_check_every", &a->practice_check_every, kDur));
+  if (a->evaluate_every <= Duration::zero() ||
+      a->practice_check_every <= Duration::zero()) {
+    return r.Error(n, p,
+                   "evaluate_every and practice_check_every must be positive");
+  }
+  for (auto [name, v] : {std::pair{"silent_ratio", a->silent_ratio},
+                         std::pair{"error_ratio", a->error_ratio}}) {
+    if (v <= 0 || v > 1) {
+      return r.Error(n[name], std::string("autoshift.") + name,
+                     "must be within (0, 1]");
+    }
+  }
+  if (a->min_instances_per_zone < 1) {
+    return r.Error(n["min_instances_per_zone"],
+                   "autoshift.min_instances_per_zone", "must be at least 1");
   }
   return Status::Ok();
 }
@@ -365,7 +417,7 @@ Result<DaemonConfig> ParseConfig(std::string_view yaml_text,
     LIFELINE_RETURN_IF_ERROR(
         r.Map(root, "",
               {"daemon", "api", "provider", "heartbeat", "safety", "controller",
-               "history", "webhooks", "groups"}));
+               "history", "webhooks", "autoshift", "groups"}));
     if (root["daemon"].IsDefined()) {
       LIFELINE_RETURN_IF_ERROR(ParseDaemon(r, root["daemon"], &c.daemon));
     }
@@ -393,6 +445,10 @@ Result<DaemonConfig> ParseConfig(std::string_view yaml_text,
     }
     if (root["webhooks"].IsDefined()) {
       LIFELINE_RETURN_IF_ERROR(ParseWebhooks(r, root["webhooks"], &c.webhooks));
+    }
+    if (root["autoshift"].IsDefined()) {
+      LIFELINE_RETURN_IF_ERROR(
+          ParseAutoshift(r, root["autoshift"], &c.autoshift));
     }
     const YAML::Node groups = root["groups"];
     if (groups.IsDefined()) {

@@ -82,7 +82,10 @@ void ResolveRelativePaths(const std::string& base_dir, DaemonConfig* c) {
   Absolute(base_dir, &c->api.tls_key);
   Absolute(base_dir, &c->api.tokens_file);
   for (auto& [id, file] : c->heartbeat.keys) Absolute(base_dir, &file);
-  for (auto& w : c->webhooks) Absolute(base_dir, &w.secret_file);
+  for (auto& w : c->webhooks) {
+    Absolute(base_dir, &w.secret_file);
+    Absolute(base_dir, &w.signing_secret_file);
+  }
   for (auto& g : c->groups) {
     if (g.launch.command.find('/') != std::string::npos) {
       Absolute(base_dir, &g.launch.command);

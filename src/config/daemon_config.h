@@ -116,7 +116,26 @@ struct WebhookConfig {
   // A header carrying a shared secret, read from secret_file.
   std::string secret_header;
   std::string secret_file;
+  // HMAC-SHA256 signing key file: each delivery carries
+  // X-Lifeline-Timestamp and X-Lifeline-Signature (docs/api.md).
+  std::string signing_secret_file;
   Duration timeout = std::chrono::seconds(5);
+  int max_attempts = 8;  // a failed delivery is retried up to this
+  bool operator==(const WebhookConfig&) const = default;
+};
+
+// The zone-impairment detector (src/zones/autoshift.h); it acts only on
+// groups with autoshift.enabled.
+struct AutoshiftSection {
+  Duration evaluate_every = std::chrono::seconds(1);
+  Duration silence_sustain = std::chrono::seconds(30);
+  Duration load_sustain = std::chrono::seconds(60);
+  Duration hold_down = std::chrono::minutes(5);
+  int min_instances_per_zone = 3;
+  double silent_ratio = 0.5;
+  double error_ratio = 0.02;
+  Duration practice_check_every = std::chrono::seconds(1);
+  bool operator==(const AutoshiftSection&) const = default;
 };
 
 struct DaemonConfig {
@@ -128,6 +147,7 @@ struct DaemonConfig {
   ControllerConfig controller;  // includes .safety
   HistorySection history;
   std::vector<WebhookConfig> webhooks;
+  AutoshiftSection autoshift;
   std::vector<GroupSpec> groups;
 
   // True when some group checks application health (heartbeats needed).

@@ -54,7 +54,8 @@ Daemon::Daemon(DaemonConfig config, DaemonLog& log, DaemonOptions options)
       log_(log),
       options_(std::move(options)),
       loop_(clock_),
-      current_(std::make_shared<const DaemonConfig>(config_)) {
+      current_(std::make_shared<const DaemonConfig>(config_)),
+      stall_threshold_(config_.controller.safety.stall_threshold) {
   if (options_.config_path.empty()) options_.config_path = config_.source;
   if (options_.base_dir.empty()) {
     std::error_code ec;
@@ -97,6 +98,9 @@ Status Daemon::Build() {
   history_->AddListener([this](const HistoryEvent& e) {
     log_.Event(e);
     metrics_.CountHistoryEvent(e);
+    if (options_.encode_group && e.type.rfind("group.", 0) == 0) {
+      PersistGroupChange(e);
+    }
   });
   journal_ = std::make_unique<StoreJournal>(*store_);
 
@@ -121,6 +125,7 @@ Status Daemon::Start() {
   if (started_) return FailedPrecondition("daemon: already started");
   started_ = true;
   // Before the loop thread exists, this thread may use loop-owned objects.
+  if (options_.decode_group) LIFELINE_RETURN_IF_ERROR(RestoreGroups());
   for (const auto& g : config_.groups) {
     Status s = controller_->ApplyGroup(g, "config");
     if (!s.ok()) return s.Annotate("daemon: apply group " + g.name);
@@ -248,12 +253,11 @@ void Daemon::StallTick() {
   MonoTime now = clock_.Now();
   Duration lag = now > stall_due_ ? now - stall_due_ : Duration::zero();
   metrics_.ObserveLoopLag(lag);
-  if (lag > config_.controller.safety.stall_threshold) {
+  if (lag > stall_threshold_) {
     metrics_.CountLoopStall();
     log_.Warn("controller loop stalled",
               {{"gap", FormatDuration(lag)},
-               {"threshold",
-                FormatDuration(config_.controller.safety.stall_threshold)}});
+               {"threshold", FormatDuration(stall_threshold_)}});
     controller_->OnLoopStall(lag);
   }
   ready_.store(controller_->ready(), std::memory_order_release);
@@ -332,12 +336,27 @@ Status Daemon::ApplyConfig(const DaemonConfig& next) {
   return result;
 }
 
-// Applies the groups of `next` (loop thread). Checks every group first so
-// that a bad file changes nothing.
+int Daemon::AddReloadHook(ReloadHook hook) {
+  int id = next_hook_id_++;
+  reload_hooks_.emplace(id, std::move(hook));
+  return id;
+}
+
+void Daemon::RemoveReloadHook(int id) { reload_hooks_.erase(id); }
+
+// Applies the reloadable parts of `next` (loop thread): groups, log level
+// and format, safety, and the reload hooks. Checks every group and
+// prepares every hook first so that a bad file changes nothing.
 Status Daemon::ApplyOnLoop(const DaemonConfig& next) {
   for (const auto& g : next.groups) {
     Status s = g.Validate();
     if (!s.ok()) return s.Annotate("reload");
+  }
+  std::vector<std::function<void()>> commits;
+  for (auto& [id, hook] : reload_hooks_) {
+    auto commit = hook(next);
+    if (!commit.ok()) return commit.status().Annotate("reload");
+    commits.push_back(std::move(commit).value());
   }
   std::shared_ptr<const DaemonConfig> prev = current_config();
   std::set<std::string> names;
@@ -360,16 +379,88 @@ Status Daemon::ApplyOnLoop(const DaemonConfig& next) {
                 {{"group", g.name}, {"reason", s.message()}});
     }
   }
+  log_.SetLevel(next.daemon.log_level);
+  log_.SetFormat(next.daemon.log_format);
+  controller_->governor().SetConfig(next.controller.safety);
+  stall_threshold_ = next.controller.safety.stall_threshold;
+  for (auto& commit : commits) {
+    if (commit) commit();
+  }
+  // Sections that need a restart keep their running values.
   auto applied_config = std::make_shared<DaemonConfig>(*prev);
   applied_config->groups = next.groups;
   applied_config->source = next.source;
+  applied_config->daemon.log_level = next.daemon.log_level;
+  applied_config->daemon.log_format = next.daemon.log_format;
+  applied_config->controller.safety = next.controller.safety;
+  applied_config->webhooks = next.webhooks;
   {
     std::lock_guard<std::mutex> lock(config_mu_);
     current_ = std::move(applied_config);
   }
-  log_.Info("config reloaded", {{"groups_changed", std::to_string(applied)},
-                                {"groups_deleted", std::to_string(deleted)}});
+  log_.Info("config reloaded",
+            {{"groups_changed", std::to_string(applied)},
+             {"groups_deleted", std::to_string(deleted)},
+             {"log_level", next.daemon.log_level},
+             {"log_format", std::string(ToString(next.daemon.log_format))},
+             {"webhooks", std::to_string(next.webhooks.size())}});
   return Status::Ok();
+}
+
+Status Daemon::RestoreGroups() {
+  auto stored = store_->List(Namespace::kGroups);
+  if (!stored.ok()) return stored.status().Annotate("daemon: load groups");
+  std::set<std::string> in_file;
+  for (const auto& g : config_.groups) in_file.insert(g.name);
+  int restored = 0;
+  for (const auto& [name, text] : *stored) {
+    if (in_file.count(name)) continue;  // the file wins; its apply drops it
+    auto spec = options_.decode_group(text);
+    if (!spec.ok()) {
+      log_.Error("stored group not restored",
+                 {{"group", name}, {"error", spec.status().ToString()}});
+      continue;
+    }
+    Status s = controller_->ApplyGroup(*spec, "store");
+    if (!s.ok()) {
+      log_.Error("stored group not restored",
+                 {{"group", name}, {"error", s.ToString()}});
+      continue;
+    }
+    ++restored;
+  }
+  if (restored > 0) {
+    log_.Info("groups applied through the API restored",
+              {{"groups", std::to_string(restored)}});
+  }
+  return Status::Ok();
+}
+
+// Keeps Namespace::kGroups holding exactly the groups whose latest change
+// came from the API (or another non-config actor).
+void Daemon::PersistGroupChange(const HistoryEvent& e) {
+  if (e.type != "group.created" && e.type != "group.updated" &&
+      e.type != "group.desired_changed" && e.type != "group.deleted") {
+    return;
+  }
+  std::string actor;
+  for (const auto& [k, v] : e.evidence) {
+    if (k == "actor") actor = v;
+  }
+  if (actor == "store") return;  // being restored: already stored
+  WriteBatch b;
+  const GroupSpec* spec = controller_->group(e.group);
+  bool from_file = actor == "config" || actor == "config-reload";
+  if (e.type == "group.deleted" || spec == nullptr || from_file) {
+    b.Delete(Namespace::kGroups, e.group);
+  } else {
+    b.Put(Namespace::kGroups, e.group, options_.encode_group(*spec));
+  }
+  Status s = store_->Commit(b);
+  if (!s.ok()) {
+    log_.Error("group change not persisted",
+               {{"group", e.group}, {"error", s.ToString()}});
+  }
 }
 
 }  // namespace lifeline

@@ -17,7 +17,17 @@
 // Stop() stops them in reverse order and flushes the history. SIGTERM /
 // SIGINT (with handle_signals) call RequestStop(); Wait() returns then.
 // SIGHUP calls Reload(): a file that does not parse or validate keeps the
-// running config and the error is logged and returned.
+// running config and the error is logged and returned. A reload applies
+// the groups, daemon.log_level / log_format, the safety section (through
+// the governor) and whatever reload hooks the host registered (webhooks,
+// autoshift); the other sections need a restart.
+//
+// Groups applied through the API survive a restart when the host gives a
+// group codec (DaemonOptions::encode_group / decode_group): every group
+// change by an actor other than the config file is written to the store
+// (Namespace::kGroups); a change by the config file, or a deletion,
+// removes the stored copy. At Start() the stored groups are applied
+// first, then the file's: the file wins for every group it names.
 //
 // Thread-safety: Start, Stop, Wait are for the owning thread. RunOnLoop,
 // Reload, RequestStop, MetricsText, Ready, Authenticate, config() and
@@ -28,6 +38,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +74,10 @@ struct DaemonOptions {
   // Relative paths in a reloaded file are resolved against this directory
   // (ResolveRelativePaths); empty: the current directory at Create().
   std::string base_dir;
+  // Persisting groups applied through the API (both or neither): the
+  // stored form of a GroupSpec and back.
+  std::function<std::string(const GroupSpec&)> encode_group;
+  std::function<Result<GroupSpec>(const std::string&)> decode_group;
 };
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads
@@ -110,6 +125,16 @@ class Daemon {
   Status Reload();
   // Same with an already parsed config (tests, the API).
   Status ApplyConfig(const DaemonConfig& config);
+
+  // A part of the host that reloads with the config. On a reload, every
+  // hook's prepare step runs on the loop before anything changes: an error
+  // aborts the reload (nothing changes). It returns the change to make,
+  // run on the loop after the groups were applied. Register and remove on
+  // the loop thread (or before Start / after Stop).
+  using ReloadHook =
+      std::function<Result<std::function<void()>>(const DaemonConfig& next)>;
+  int AddReloadHook(ReloadHook hook);
+  void RemoveReloadHook(int id);
 
   // ---- for the API -------------------------------------------------------
   EventLoop& loop() { return loop_; }
@@ -164,6 +189,9 @@ class Daemon {
   void WatchdogTick(Duration every);
   void Notify(const char* state);
   Status ApplyOnLoop(const DaemonConfig& next);
+  // Stored API groups not named by the file (Start, before the loop).
+  Status RestoreGroups();
+  void PersistGroupChange(const HistoryEvent& e);  // loop thread
 
   DaemonConfig config_;
   DaemonLog& log_;
@@ -180,12 +208,15 @@ class Daemon {
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<heartbeat::HeartbeatService> heartbeats_;
+  std::map<int, ReloadHook> reload_hooks_;  // loop thread
+  int next_hook_id_ = 1;
 
   mutable std::mutex config_mu_;
   std::shared_ptr<const DaemonConfig> current_;  // guarded by config_mu_
 
   int signal_fd_ = -1;
   MonoTime stall_due_{};
+  Duration stall_threshold_{};  // loop thread; safety.stall_threshold
   std::atomic<bool> ready_{false};
   std::atomic<bool> running_{false};
   bool started_ = false;  // owner thread

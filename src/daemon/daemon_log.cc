@@ -66,7 +66,7 @@ std::string DaemonLog::Format(spdlog::level::level_enum level,
                               std::string_view msg,
                               const Fields& fields) const {
   std::string ts = FormatWallTime(clock_.WallNow());
-  if (format_ == LogFormat::kJson) {
+  if (format_.load() == LogFormat::kJson) {
     nlohmann::ordered_json j;
     j["ts"] = ts;
     j["level"] = LevelName(level);

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,13 +53,14 @@ class DaemonLog {
   void Event(const HistoryEvent& e);
 
   void SetLevel(const std::string& level);
+  void SetFormat(LogFormat format) { format_.store(format); }
   // The formatted line without logging it (tests).
   std::string Format(spdlog::level::level_enum level, std::string_view msg,
                      const Fields& fields) const;
 
  private:
   const Clock& clock_;
-  LogFormat format_;
+  std::atomic<LogFormat> format_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "config/config_loader.h"
+#include "daemon/daemon_test_util.h"
 
 namespace lifeline {
 namespace {
@@ -81,6 +82,7 @@ class DaemonTest : public ::testing::Test {
     auto d = Daemon::Create(*c, *log_);
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     daemon_ = std::move(d).value();
+    waiter_.Listen(daemon_->history());
     ASSERT_TRUE(daemon_->Start().ok());
   }
 
@@ -97,21 +99,18 @@ class DaemonTest : public ::testing::Test {
     return n.ok() ? *n : -1;
   }
 
-  // Waits (at most `limit`) until pred() holds; re-checks every 20ms.
+  // Waits (at most `limit`) until pred() holds, re-checked on every
+  // history event of the daemon (HistoryWaiter).
   template <class Pred>
   bool WaitFor(Pred pred, Duration limit = std::chrono::seconds(20)) {
-    MonoTime deadline = clock_.Now() + limit;
-    while (!pred()) {
-      if (clock_.Now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
+    return waiter_.WaitFor(pred, limit);
   }
 
   RealClock clock_;
   std::ostringstream logs_;
   std::unique_ptr<DaemonLog> log_;
   std::string dir_, config_path_;
+  HistoryWaiter waiter_;
   std::unique_ptr<Daemon> daemon_;
 };
 

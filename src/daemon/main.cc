@@ -97,6 +97,9 @@ int Main(int argc, char** argv) {
   options.config_path = config_path;
   options.overrides = overrides;
   options.base_dir = cwd;
+#ifdef LIFELINE_HAVE_API
+  UseApiGroupCodec(&options);
+#endif
   auto daemon = Daemon::Create(std::move(config).value(), *log, options);
   if (!daemon.ok()) {
     log->Error("cannot start", {{"error", daemon.status().ToString()}});
