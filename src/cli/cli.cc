@@ -7,75 +7,18 @@
 #include <map>
 #include <sstream>
 
+#include "cli/cli_internal.h"
 #include "cli/client.h"
 #include "cli/table.h"
 #include "cli/yaml_json.h"
 
 namespace lifeline {
 
+using cli_internal::Globals;
+using cli_internal::Runner;
 using nlohmann::json;
 
 namespace {
-
-struct Globals {
-  std::string output = "table";
-  std::string endpoint = "http://127.0.0.1:9440";
-  std::string token;
-  std::string state_dir = "./state";
-  std::string ca_cert;
-};
-
-// Reads <state_dir>/admin.token, trimmed; "" when absent.
-std::string StateDirToken(const std::string& dir) {
-  std::ifstream in(dir + "/admin.token");
-  if (!in) return "";
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() &&
-         std::isspace(static_cast<unsigned char>(token.back()))) {
-    token.pop_back();
-  }
-  return token;
-}
-
-class Runner {
- public:
-  Runner(const Globals& g, std::ostream& out, std::ostream& err)
-      : g_(g),
-        out_(out),
-        err_(err),
-        client_(g.endpoint,
-                g.token.empty() ? StateDirToken(g.state_dir) : g.token,
-                g.ca_cert) {}
-
-  bool json_output() const { return g_.output == "json"; }
-  ApiClient& client() { return client_; }
-  std::ostream& out() { return out_; }
-
-  // Prints the error of a failed call; returns the exit code.
-  int Fail(const Status& st) {
-    err_ << "error: " << st.message() << "\n";
-    return 1;
-  }
-
-  // Runs a call; prints JSON, or the table `print` makes of it.
-  int Show(const Result<json>& r,
-           const std::function<void(const json&)>& print) {
-    if (!r.ok()) return Fail(r.status());
-    if (json_output()) {
-      out_ << r->dump(2) << "\n";
-    } else {
-      print(*r);
-    }
-    return 0;
-  }
-
- private:
-  const Globals& g_;
-  std::ostream& out_;
-  std::ostream& err_;
-  ApiClient client_;
-};
 
 void PrintGroups(std::ostream& out, const json& groups) {
   Table t({"name", "desired", "min", "max", "active", "unhealthy",
@@ -554,6 +497,8 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
           });
         };
       });
+  cli_internal::ZoneOptions zone_options;
+  cli_internal::AddZoneCommands(app, zone_options, action);
   app.add_subcommand("status", "Fleet summary")->callback([&] {
     action = [](Runner& r) {
       return r.Show(r.client().Get("/v1/status"), [&](const json& j) {

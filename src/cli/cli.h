@@ -4,6 +4,8 @@
 //   lifeline instances list [--group G --zone Z --health H --role R]
 //   lifeline instances get ID | set-health ID --status S [--reason R]
 //   lifeline shifts start|list|update ID|cancel ID
+//   lifeline autoshift
+//   lifeline practice-runs start|list [--group G]|cancel ID
 //   lifeline events [--follow] [--instance ID ...]
 //   lifeline freeze on|off|status [--group G] [--reason R]
 //   lifeline workflows | why ID | preview | status

@@ -240,6 +240,32 @@ TEST_F(CliTest, ZonalShiftsFromStartToCancel) {
   EXPECT_EQ(Cli({"shifts", "cancel", id}).exit, 1);
 }
 
+TEST_F(CliTest, AutoshiftStateAndPracticeRuns) {
+  ASSERT_EQ(Call(server_->port(), "PUT", "/v1/groups/web", "admin-token",
+                 EncodeGroupSpec(FakeBackend::Web(3)).dump())
+                .status,
+            201);
+  auto state = Cli({"autoshift"});
+  ASSERT_EQ(state.exit, 0) << state.err;
+  EXPECT_NE(state.out.find("web"), std::string::npos) << state.out;
+  EXPECT_NE(state.out.find("watching"), std::string::npos) << state.out;
+  auto start =
+      Cli({"practice-runs", "start", "--group", "web", "--zone", "sim-1b",
+           "--duration", "20m", "--start-at", "2099-01-01T00:00:00Z",
+           "--comment", "game day", "-o", "json"});
+  ASSERT_EQ(start.exit, 0) << start.err;
+  std::string id = start.Json()["id"];
+  EXPECT_EQ(start.Json()["state"], "scheduled");
+  auto list = Cli({"practice-runs", "list", "--group", "web"});
+  EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("scheduled"), std::string::npos);
+  auto cancel = Cli({"practice-runs", "cancel", id});
+  EXPECT_EQ(cancel.exit, 0) << cancel.err;
+  EXPECT_NE(cancel.out.find("canceled"), std::string::npos);
+  EXPECT_EQ(Cli({"practice-runs", "cancel", id}).exit, 1);
+  EXPECT_EQ(Cli({"practice-runs", "start", "--group", "web"}).exit, 2);
+}
+
 TEST_F(CliTest, TalksTlsWithTheGivenCaCert) {
   if (!ApiTlsSupported()) GTEST_SKIP() << "no TLS in cpp-httplib";
   std::string cmd =

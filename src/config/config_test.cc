@@ -91,6 +91,14 @@ webhooks:
     events: [recovery., safety.]
     secret_header: X-Secret
     secret_file: /etc/lifeline/hook.secret
+    signing_secret_file: /etc/lifeline/hook.key
+    timeout: 2s
+    max_attempts: 3
+autoshift:
+  evaluate_every: 500ms
+  silence_sustain: 10s
+  min_instances_per_zone: 2
+  silent_ratio: 0.6
 groups:
   - name: web
     desired: 3
@@ -149,6 +157,14 @@ groups:
   EXPECT_EQ(c.history.max_count, 1000u);
   ASSERT_EQ(c.webhooks.size(), 1u);
   EXPECT_EQ(c.webhooks[0].events.size(), 2u);
+  EXPECT_EQ(c.webhooks[0].signing_secret_file, "/etc/lifeline/hook.key");
+  EXPECT_EQ(c.webhooks[0].timeout, seconds(2));
+  EXPECT_EQ(c.webhooks[0].max_attempts, 3);
+  EXPECT_EQ(c.autoshift.evaluate_every, milliseconds(500));
+  EXPECT_EQ(c.autoshift.silence_sustain, seconds(10));
+  EXPECT_EQ(c.autoshift.min_instances_per_zone, 2);
+  EXPECT_EQ(c.autoshift.silent_ratio, 0.6);
+  EXPECT_EQ(c.autoshift.hold_down, std::chrono::minutes(5));  // default
   ASSERT_EQ(c.groups.size(), 1u);
   const GroupSpec& g = c.groups[0];
   EXPECT_EQ(g.desired, 3);
@@ -309,6 +325,24 @@ TEST(ConfigErrors, SectionRules) {
   EXPECT_NE(ErrorOf("webhooks:\n  - {url: ftp://x}\n")
                 .find("webhooks[0].url: expected an http:// or https:// URL"),
             std::string::npos);
+  EXPECT_NE(ErrorOf("webhooks:\n  - {url: http://x, max_attempts: 0}\n")
+                .find("webhooks[0].max_attempts: must be between 1 and 100"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("webhooks:\n  - {url: http://x, timeout: 0s}\n")
+                .find("webhooks[0].timeout: must be positive"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("webhooks:\n  - {url: http://x, signing_key: k}\n")
+                .find("signing_key"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("autoshift: {silent_ratio: 0}\n")
+                .find("autoshift.silent_ratio: must be within (0, 1]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("autoshift: {min_instances_per_zone: 0}\n")
+                .find("autoshift.min_instances_per_zone: must be at least 1"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("autoshift: {evaluate_every: 0s}\n").find("must be positive"),
+      std::string::npos);
   EXPECT_NE(ErrorOf("provider: {sim: {zones: []}}\n").find("provider.sim"),
             std::string::npos);
   EXPECT_NE(ErrorOf("provider:\n  kind: sim\n  sim:\n    populate:\n"

@@ -120,8 +120,10 @@ class Daemon {
 
   // Re-reads the config file and applies group changes through
   // ApplyGroup (groups dropped from the file are deleted once they have
-  // no instances). On a parse or validation error nothing changes; the
-  // error is logged and returned. Thread-safe (runs on the loop).
+  // no instances), the log level and format, the safety section and the
+  // reload hooks. On a parse or validation error, or a hook that cannot
+  // prepare, nothing changes; the error is logged and returned.
+  // Thread-safe (runs on the loop).
   Status Reload();
   // Same with an already parsed config (tests, the API).
   Status ApplyConfig(const DaemonConfig& config);
@@ -159,8 +161,8 @@ class Daemon {
   std::string MetricsText();
   // Adoption is done and the first status view is in (fresh evidence).
   bool Ready() const { return ready_.load(std::memory_order_acquire); }
-  // The config the daemon started with (sections other than groups do
-  // not change on reload).
+  // The config the daemon started with; what a reload changed (groups,
+  // log, safety, webhooks) is in current_config().
   const DaemonConfig& config() const { return config_; }
   // The latest applied config, groups included.
   std::shared_ptr<const DaemonConfig> current_config() const;
