@@ -20,7 +20,10 @@
 //                    per call); ids EC2 does not know are kTerminated,
 //                    except ids this provider launched within the eventual
 //                    consistency window, which are kPending.
-//   ListInstances    DescribeInstances filtered by tag, paged (adoption).
+//   ListInstances    DescribeInstances filtered by tag, paged (adoption),
+//                    then DescribeAddresses: InstanceInfo::addresses lists
+//                    the elastic addresses an instance holds (auto-assigned
+//                    public IPs cannot move, so they are not listed).
 //   SnapshotVolumes  DescribeVolumes + CreateSnapshot + DescribeSnapshots
 //                    until every snapshot is completed.
 //   Attach/DetachVolume  AttachVolume / DetachVolume, then DescribeVolumes
@@ -103,6 +106,9 @@ class Ec2Provider final : public Provider {
   // One-instance actions (Reboot/Stop/Start/Terminate).
   void InstanceAction(const char* action, const std::string& instance_id,
                       bool not_found_is_success, DoneStatus done);
+  // Fills each instance's elastic addresses (DescribeAddresses).
+  void AddElasticAddresses(std::shared_ptr<std::vector<InstanceInfo>> instances,
+                           Done<std::vector<InstanceInfo>> done);
   void DescribeInstance(const std::string& instance_id,
                         const std::string& label,
                         std::function<void(Result<Ec2Instance>)> done);

@@ -23,6 +23,7 @@ void Ec2Provider::ListInstances(const std::string& group,
   q.AddFilter("instance-state-name", LiveStates());
   q.Set("MaxResults", std::to_string(config_.page_size));
   auto out = std::make_shared<std::vector<InstanceInfo>>();
+  std::weak_ptr<Ec2Provider*> weak = self_;
   client_.CallPaged(
       std::move(q), "DescribeInstances(group " + group + ")", {},
       [out](const Ec2Response& page) {
@@ -30,10 +31,32 @@ void Ec2Provider::ListInstances(const std::string& group,
           out->push_back(std::move(i.info));
         }
       },
-      [out, done = std::move(done)](Status s) {
+      [this, weak, out, done = std::move(done)](Status s) mutable {
+        if (!weak.lock()) return;
         if (!s.ok()) return done(s);
-        done(std::move(*out));
+        if (out->empty()) return done(std::move(*out));
+        AddElasticAddresses(out, std::move(done));
       });
+}
+
+void Ec2Provider::AddElasticAddresses(
+    std::shared_ptr<std::vector<InstanceInfo>> instances,
+    Done<std::vector<InstanceInfo>> done) {
+  // One call for the region: accounts hold few elastic addresses, and an
+  // instance-id filter would need one value per instance.
+  client_.Call(Ec2Query("DescribeAddresses"), "DescribeAddresses(all)", {},
+               [instances, done = std::move(done)](Result<Ec2Response> r) {
+                 if (!r.ok()) return done(r.status());
+                 for (const Ec2Address& a : ParseAddresses(r->root())) {
+                   if (a.instance_id.empty()) continue;
+                   for (InstanceInfo& i : *instances) {
+                     if (i.id == a.instance_id) {
+                       i.addresses.push_back(a.public_ip);
+                     }
+                   }
+                 }
+                 done(std::move(*instances));
+               });
 }
 
 void Ec2Provider::DescribeStatus(const std::vector<std::string>& instance_ids,

@@ -9,7 +9,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <future>
 #include <memory>
 #include <string>
@@ -190,23 +189,9 @@ class Ec2MotoTest : public ::testing::Test {
 
   // Runs the AWS CLI against moto: "aws ec2 <args>" with text output.
   std::string Aws(const std::string& args) {
-    std::string cmd =
-        "AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
-        "AWS_DEFAULT_REGION=" +
-        std::string(kRegion) + " AWS_PAGER= aws --endpoint-url " +
-        server_->endpoint() + " --output text ec2 " + args + " 2>&1";
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return "popen failed";
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int rc = pclose(p);
-    EXPECT_EQ(rc, 0) << cmd << "\n" << out;
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
-      out.pop_back();
-    }
-    return out;
+    auto out = AwsCli(server_->endpoint(), kRegion, args);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : out.status().message();
   }
 
   static inline MotoServer* server_ = nullptr;  // one per test binary

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -149,6 +150,29 @@ Status MotoServer::Reset() {
     return Unavailable("moto reset returned HTTP " + std::to_string(r->status));
   }
   return Status::Ok();
+}
+
+Result<std::string> AwsCli(const std::string& endpoint,
+                           const std::string& region, const std::string& args) {
+  std::string cmd =
+      "env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=test "
+      "AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=" +
+      region + " AWS_REGION=" + region + " AWS_PAGER= aws --endpoint-url " +
+      endpoint + " --output text ec2 " + args + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return Internal("popen failed: " + cmd);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int rc = pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+    out.pop_back();
+  }
+  if (rc != 0) {
+    return Internal(cmd + " exited with " + std::to_string(rc) + ": " + out);
+  }
+  return out;
 }
 
 std::string MotoServer::Output() {

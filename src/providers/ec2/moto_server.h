@@ -60,4 +60,12 @@ class MotoServer {
 // The full path of `program` on PATH, or "".
 std::string FindOnPath(const std::string& program);
 
+// Runs the AWS CLI against an emulator, as an operator would behind
+// Lifeline's back: "aws --endpoint-url <endpoint> --output text ec2 <args>"
+// through /bin/sh (so `args` may quote), with test credentials and `region`.
+// Returns the output with trailing whitespace trimmed, or kInternal naming
+// the command and what it printed when it exits non-zero.
+Result<std::string> AwsCli(const std::string& endpoint,
+                           const std::string& region, const std::string& args);
+
 }  // namespace lifeline::ec2

@@ -321,6 +321,31 @@ TEST_F(Ec2ProviderTest, MoveAddressReassociatesAtomically) {
             "eipalloc-1&InstanceId=i-new&AllowReassociation=true");
 }
 
+TEST_F(Ec2ProviderTest, ListedInstancesCarryOnlyTheirElasticAddresses) {
+  script_->handler = [](const std::string& body) -> Result<HttpResponse> {
+    if (IsAction(body, "DescribeInstances")) {
+      // Both have a public IP; only i-eip's is an elastic address.
+      return Xml(200, Describe(InstanceXml("i-eip", "running") +
+                               InstanceXml("i-plain", "running")));
+    }
+    EXPECT_TRUE(IsAction(body, "DescribeAddresses")) << body;
+    return Xml(200,
+               "<DescribeAddressesResponse><addressesSet><item><publicIp>"
+               "198.51.100.7</publicIp><instanceId>i-eip</instanceId></item>"
+               "<item><publicIp>198.51.100.8</publicIp></item>"
+               "</addressesSet></DescribeAddressesResponse>");
+  };
+  auto r = Await<std::vector<InstanceInfo>>(
+      [&](auto done) { provider_->ListInstances("web", std::move(done)); });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].addresses, std::vector<std::string>{"198.51.100.7"});
+  EXPECT_TRUE((*r)[1].addresses.empty());
+  EXPECT_EQ(
+      Actions(script_->bodies),
+      (std::vector<std::string>{"DescribeInstances", "DescribeAddresses"}));
+}
+
 TEST(Ec2ProviderConfig, InvalidConfigFailsEveryCall) {
   SimClock clock;
   SimLoop loop(clock);

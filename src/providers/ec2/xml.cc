@@ -34,8 +34,7 @@ void CollectInstance(pugi::xml_node item, std::vector<Ec2Instance>* out) {
                    Text(bdm, "ebs/deleteOnTermination") == "false";
     if (!v.id.empty()) info.volumes.push_back(std::move(v));
   }
-  std::string public_ip = Text(item, "ipAddress");
-  if (!public_ip.empty()) info.addresses.push_back(std::move(public_ip));
+  inst.public_ip = Text(item, "ipAddress");
   for (pugi::xml_node tag : Items(item, "tagSet")) {
     info.tags[Text(tag, "key")] = Text(tag, "value");
   }

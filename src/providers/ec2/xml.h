@@ -60,6 +60,11 @@ struct Ec2Instance {
   std::string state_name;        // "pending", "shutting-down", ...
   std::string root_device_type;  // "ebs" or "instance-store"
   std::string client_token;
+  // The public IPv4 address, auto-assigned or elastic: DescribeInstances
+  // does not tell them apart on every endpoint, so InstanceInfo::addresses
+  // (elastic addresses only, the movable ones) is filled from
+  // DescribeAddresses instead.
+  std::string public_ip;
 };
 
 // "shutting-down" counts as terminated: it never comes back.
