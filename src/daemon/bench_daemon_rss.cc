@@ -10,7 +10,10 @@
 // bytes/instance = (RSS at steady state - RSS before the daemon) / N; it
 // includes the simulated cloud's own record of every instance (the sim
 // provider lives in the daemon), so it is an upper bound for lifelined
-// against a real provider.
+// against a real provider. A second child measures the simulated cloud
+// alone (the same SimProvider, populated, no daemon):
+//   BENCH B3 sim_provider_rss_per_instance <bytes> B instances=N
+// and the difference of the two is the daemon's own share.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,7 +27,9 @@
 #include <vector>
 
 #include "config/config_loader.h"
+#include "core/real_loop.h"
 #include "daemon/daemon.h"
+#include "providers/sim/sim_provider.h"
 
 namespace lifeline {
 namespace {
@@ -65,6 +70,28 @@ std::string Yaml(const std::string& dir, size_t n) {
          count + ", max: " + count +
          ", zones: [sim-1a, sim-1b, sim-1c],\n"
          "     launch: {image: img-1}}\n";
+}
+
+// The simulated cloud alone, populated as the daemon's is (child process).
+int MeasureSim(size_t n) {
+  uint64_t before = RssBytes();
+  auto config = ParseConfig(Yaml("/nonexistent", n), "bench.yaml");
+  if (!config.ok()) return 1;
+  RealClock clock;
+  RealLoop loop(clock);
+  SimProvider sim(loop, config->provider.sim.seed, config->provider.sim.config);
+  SimPopulateRequest req = config->provider.sim.populate.at(0);
+  req.spec = config->groups.at(0).launch;
+  req.zones = config->groups.at(0).zones;
+  auto made = sim.PopulateFleet(req);
+  if (!made.ok() || made->size() != n) return 1;
+  made->clear();
+  made->shrink_to_fit();
+  uint64_t after = RssBytes();
+  std::printf("BENCH B3 sim_provider_rss_per_instance %.0f B instances=%zu\n",
+              static_cast<double>(after - before) / static_cast<double>(n), n);
+  std::fflush(stdout);
+  return 0;
 }
 
 // Runs in a child process; prints the BENCH line. Returns the exit code.
@@ -139,11 +166,13 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   int rc = 0;
   for (size_t n : sizes) {
-    pid_t pid = ::fork();
-    if (pid == 0) std::_Exit(lifeline::Measure(n));
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) rc = 1;
+    for (auto* measure : {&lifeline::Measure, &lifeline::MeasureSim}) {
+      pid_t pid = ::fork();
+      if (pid == 0) std::_Exit(measure(n));
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) rc = 1;
+    }
   }
   return rc;
 }
