@@ -74,26 +74,59 @@ void Controller::Reconcile(const std::string& name) {
     active += c.active;
     launching += c.launching;
   }
-  int have = active + launching;
+  // Unhealthy instances of a zone alone in panic are held from repair:
+  // they count against desired yet serve nothing, so the group surges
+  // their capacity into its other zones (never above spec.max).
+  // Any panic around the group, or a recent stall of Lifeline itself, keeps
+  // a surge in place: its scale-in is discretionary and waits for calm.
+  int held = 0;
+  bool panic = governor_.stalled();
+  std::vector<std::string> panicking;
+  for (const auto& [z, c] : g->zones) {
+    panic = panic || governor_.InPanic(name, z);
+    if (c.unhealthy > 0 && governor_.OnlyZoneInPanic(name, z)) {
+      held += c.unhealthy;
+      panicking.push_back(z);
+    }
+  }
+  if (panic) g->surge_hold_until = loop_.Now() + config_.surge_hold;
+  int serving = active - held;
+  int have = serving + launching;
   int desired = g->spec.desired;
   ReconcileWarmPool(*g);
   if (have < desired) {
+    int wanted = desired - have;
+    if (held > 0 && g->spec.max > 0) {
+      wanted = std::min(wanted, g->spec.max - active - launching);
+    }
+    if (held > 0 && wanted > 0) {
+      std::string zones;
+      for (const auto& z : panicking) zones += (zones.empty() ? "" : ",") + z;
+      Record(EventKind::kDecision, "capacity.surge", name, "", "",
+             std::to_string(held) + " unhealthy instance(s) in " + zones +
+                 " held from repair by a zone panic; launching " +
+                 std::to_string(wanted) + " in the group's other zones",
+             "panic");
+    }
     int started = 0;
-    for (int i = 0; i < desired - have; ++i) {
-      std::string zone = PickLaunchZone(*g, {});
+    for (int i = 0; i < wanted; ++i) {
+      std::string zone = PickLaunchZone(*g, panicking);
       if (zone.empty()) break;
       StartLaunch(*g, zone);
       ++started;
     }
-    if (started < desired - have) {
+    if (started < wanted) {
       Record(EventKind::kAlert, "capacity.no_zone", name, "", "",
-             "group needs " + std::to_string(desired - have) +
+             "group needs " + std::to_string(wanted) +
                  " more instance(s) but no zone accepts launches",
              "zones");
     }
-  } else if (active > desired) {
-    ScaleInSurplus(*g, active - desired);
-  } else if (launching == 0) {
+  } else if (serving > desired) {
+    // Surge capacity stays a while after a panic, in case it returns.
+    if (loop_.Now() >= g->surge_hold_until) {
+      ScaleInSurplus(*g, serving - desired);
+    }
+  } else if (launching == 0 && held == 0) {
     MaybeRebalance(*g);
   }
 }

@@ -512,7 +512,12 @@ void Controller::EvaluateSafety() {
   for (const auto& [zone, c] : fleet_zones_) {
     governor_.UpdateZoneHealth(zone, c.active, c.silent);
   }
-  for (const SafetyAlert& a : governor_.Evaluate()) {
+  std::vector<SafetyAlert> alerts = governor_.Evaluate();
+  // Panic entered or left changes what capacity the groups hold back.
+  if (!alerts.empty()) {
+    for (auto& [name, g] : groups_) ScheduleReconcile(name);
+  }
+  for (const SafetyAlert& a : alerts) {
     Record(EventKind::kAlert, "safety." + a.type,
            a.scope == "group" ? a.name : "", a.scope == "zone" ? a.name : "",
            "", a.reason, a.type.substr(0, a.type.find('.')),

@@ -50,6 +50,11 @@ struct ControllerConfig {
   // After a reboot or recover, the instance must stay healthy this long
   // before the rung counts as a success (flap damping).
   Duration recovery_stable = std::chrono::seconds(10);
+  // While a zone alone is in panic, its unhealthy instances are held from
+  // repair; the group surges that much capacity into its other zones
+  // (launches only, nothing is destroyed). Once the panic is over, the
+  // surplus stays this long before the group scales back to desired.
+  Duration surge_hold = std::chrono::minutes(5);
   int max_in_flight_operations = 256;
   size_t status_batch = 1000;
   SafetyConfig safety;
@@ -237,6 +242,8 @@ class Controller {
     std::set<std::string> rebalance_launches;
     std::set<std::string> rebalance_new;
     MonoTime rebalance_after{};
+    // Zone-panic surge (capacity.cc): no scale-in of surplus before this.
+    MonoTime surge_hold_until{};
     int in_recovery = 0;
     bool reconcile_posted = false;
     bool adopted = false;

@@ -299,6 +299,36 @@ TEST_F(FleetTest, OneSilentZoneIsNotDestroyed) {
   EXPECT_TRUE(HasEvent("safety.deferred"));
 }
 
+TEST_F(FleetTest, ZonePanicSurgesCapacityElsewhereAndScalesBackAfterwards) {
+  GroupSpec g = Web(9);
+  g.check_application = true;
+  Boot(g);
+  Run(minutes(3));
+  ASSERT_EQ(Live("sim-1b"), 3);
+  ASSERT_TRUE(provider_.FailZone("sim-1b").ok());
+  Run(minutes(5));
+  // The zone is in panic: nothing there is touched, but the group serves
+  // its desired capacity from the other zones meanwhile.
+  EXPECT_TRUE(HasEvent("safety.panic.entered"));
+  EXPECT_TRUE(HasEvent("capacity.surge"));
+  EXPECT_TRUE(provider_.terminate_log().empty());
+  EXPECT_EQ(provider_.counters(SimOp::kRecover).calls, 0u);
+  EXPECT_EQ(Live("sim-1b"), 3);
+  EXPECT_EQ(Live("sim-1a") + Live("sim-1c"), 9);
+  int serving = 0;
+  for (const auto& id : ActiveIds()) serving += provider_.GroundTruth(id)->healthy();
+  EXPECT_EQ(serving, 9);
+  // The zone returns: the surplus stays for surge_hold, then goes.
+  ASSERT_TRUE(provider_.RecoverZone("sim-1b").ok());
+  Run(minutes(2));
+  EXPECT_TRUE(HasEvent("safety.panic.left"));
+  EXPECT_EQ(LiveTotal(), 12);
+  Run(config_.surge_hold + minutes(2));
+  EXPECT_EQ(LiveTotal(), 9);
+  ExpectAllHealthy(9);
+  ExpectNoOrphans();
+}
+
 TEST_F(FleetTest, FrozenFleetIsLeftAloneAndResumesWhenThawed) {
   Boot(Web(3));
   Run(minutes(3));

@@ -178,6 +178,15 @@ bool SafetyGovernor::InPanic(const std::string& group,
   return g != groups_.end() && g->second.panic;
 }
 
+bool SafetyGovernor::OnlyZoneInPanic(const std::string& group,
+                                     const std::string& zone) const {
+  if (fleet_panic_ || partitioned_) return false;
+  auto g = groups_.find(group);
+  if (g != groups_.end() && g->second.panic) return false;
+  auto z = zones_.find(zone);
+  return z != zones_.end() && z->second.panic;
+}
+
 SafetyDecision SafetyGovernor::Decide(const SafetyRequest& r, bool consume) {
   MonoTime now = clock_.Now();
   GroupState& g = Group(r.group);

@@ -114,7 +114,13 @@ class SafetyGovernor {
   std::vector<SafetyAlert> Evaluate();
 
   bool InPanic(const std::string& group, const std::string& zone) const;
+  // The zone is in panic but neither the fleet nor the group is, and the
+  // observer is not partitioned: the rest of the group is trustworthy, so
+  // capacity held in the zone may be surged elsewhere.
+  bool OnlyZoneInPanic(const std::string& group, const std::string& zone) const;
   bool partitioned() const { return partitioned_; }
+  // Within the stall rule's window after a stall of Lifeline's own loop.
+  bool stalled() const { return clock_.Now() < stall_until_; }
 
   // Decides, and on kAllow consumes the budgets unless `consume` is false
   // (the dry-run preview asks without spending).

@@ -124,10 +124,11 @@ class Run {
   }
 
   void ScheduleFaults() {
-    for (const FaultSpec& f : sc_.faults) {
-      loop_.RunAt(start_ + f.at, [this, f] { Apply(f); });
+    for (size_t i = 0; i < sc_.faults.size(); ++i) {
+      const FaultSpec& f = sc_.faults[i];
+      loop_.RunAt(start_ + f.at, [this, f, i] { Apply(f, i); });
       if (f.duration > Duration::zero() && f.kind != FaultKind::kStall) {
-        loop_.RunAt(start_ + f.at + f.duration, [this, f] { End(f); });
+        loop_.RunAt(start_ + f.at + f.duration, [this, f, i] { End(f, i); });
       }
       MonoTime over = start_ + f.at + f.duration;
       if (over > last_fault_end_) last_fault_end_ = over;
@@ -142,7 +143,9 @@ class Run {
                 << " duration=" << FormatDuration(f.duration) << "\n";
   }
 
-  void Apply(const FaultSpec& f) {
+  // `index`: the fault's place in the scenario, so that overlapping faults
+  // of one kind end separately.
+  void Apply(const FaultSpec& f, size_t index) {
     TraceFault("start", f);
     if (IsObserverFault(f.kind)) ++observer_faults_;
     switch (f.kind) {
@@ -191,8 +194,10 @@ class Run {
           auto members = controller_->GroupInstances(name);
           size_t n = static_cast<size_t>(f.fraction * static_cast<double>(members.size()) + 0.5);
           for (size_t i = 0; i < n && i < members.size(); ++i) {
-            heartbeats_->ReportFailing(members[i]->info.id, true);
-            falsely_failing_.push_back(members[i]->info.id);
+            const std::string& id = members[i]->info.id;
+            heartbeats_->ReportFailing(id, true);
+            ++false_reports_[id];
+            falsely_failing_[index].push_back(id);
           }
         }
         break;
@@ -213,7 +218,7 @@ class Run {
     }
   }
 
-  void End(const FaultSpec& f) {
+  void End(const FaultSpec& f, size_t index) {
     TraceFault("end", f);
     switch (f.kind) {
       case FaultKind::kFailZone:
@@ -235,8 +240,11 @@ class Run {
         heartbeats_->HealPartition(f.zone);
         break;
       case FaultKind::kMassFalseFailure:
-        for (const auto& id : falsely_failing_) heartbeats_->ReportFailing(id, false);
-        falsely_failing_.clear();
+        // An instance another mass false failure still covers stays failing.
+        for (const auto& id : falsely_failing_[index]) {
+          if (--false_reports_[id] == 0) heartbeats_->ReportFailing(id, false);
+        }
+        falsely_failing_.erase(index);
         break;
       case FaultKind::kFreeze:
         frozen_ = false;
@@ -403,7 +411,8 @@ class Run {
   std::unique_ptr<SimHeartbeats> heartbeats_;
   std::map<std::string, GroupSpec> groups_;
   std::set<std::string> loaded_;
-  std::vector<std::string> falsely_failing_;
+  std::map<size_t, std::vector<std::string>> falsely_failing_;  // by fault
+  std::map<std::string, int> false_reports_;  // faults covering an instance
   std::deque<Recent> recent_;
   MonoTime start_{};
   MonoTime last_fault_end_{};

@@ -83,7 +83,9 @@ void SimHeartbeats::Update(const std::string& id) {
 void SimHeartbeats::Arm(const std::string& id, uint64_t epoch, Duration d,
                         std::function<void(Tracked&)> fn) {
   MonoTime due = loop_.Now() + d;
-  loop_.RunAt(due, [this, id, epoch, d, due, fn] {
+  std::weak_ptr<bool> alive = alive_;
+  loop_.RunAt(due, [this, alive, id, epoch, d, due, fn] {
+    if (!alive.lock()) return;
     auto it = tracked_.find(id);
     if (it == tracked_.end() || it->second.epoch != epoch) return;
     // The detector's own thread stalled (its timer fired late): silence

@@ -14,6 +14,8 @@
 // Thread-safety: none; runs on the SimLoop thread.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -73,6 +75,9 @@ class SimHeartbeats final : public InstanceObserver {
   EventLoop& loop_;
   SimProvider& provider_;
   Controller& controller_;
+  // Timers still queued on the loop outlive this object (a simulated
+  // Lifeline crash replaces it): they check this before touching it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   SimHeartbeatConfig config_;
   std::unordered_map<std::string, Tracked> tracked_;
   std::set<std::string> partitioned_;  // "" = all
