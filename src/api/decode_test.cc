@@ -142,6 +142,43 @@ TEST(DecodeRequests, ShiftStartAndUpdate) {
   EXPECT_FALSE(DecodeShiftUpdate("{}").ok());
 }
 
+TEST(DecodeRequests, PracticeRunStart) {
+  auto p = DecodePracticeRunStart(
+      R"({"group": "web", "zone": "a", "duration": "20m",
+          "start_at": "2026-01-01T10:00:00Z", "max_unhealthy_ratio": 0.2})");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->duration, minutes(20));
+  ASSERT_TRUE(p->start_at.has_value());
+  EXPECT_EQ(FormatWallTime(*p->start_at), "2026-01-01T10:00:00.000Z");
+  EXPECT_EQ(p->max_unhealthy_ratio, 0.2);
+  EXPECT_EQ(p->min_serving_ratio, 0.9);  // default
+  auto dflt = DecodePracticeRunStart(R"({"group": "web", "zone": "a"})");
+  ASSERT_TRUE(dflt.ok());
+  EXPECT_FALSE(dflt->start_at.has_value());
+  EXPECT_EQ(dflt->duration, minutes(30));
+  for (const char* bad : {
+           R"({"group": "web"})",
+           R"({"zone": "a"})",
+           R"({"group": "web", "zone": "a", "duration": "5h"})",
+           R"({"group": "web", "zone": "a", "start_at": "tomorrow"})",
+           R"({"group": "web", "zone": "a", "min_serving_ratio": 1.5})",
+           R"({"group": "web", "zone": "a", "extra": 1})",
+           R"({"group": "w b", "zone": "a"})",
+           R"([1])",
+       }) {
+    auto r = DecodePracticeRunStart(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    }
+  }
+  EXPECT_NE(Error(DecodePracticeRunStart(
+                      R"({"group": "web", "zone": "a", "start_at": "x"})")
+                      .status())
+                .find("start_at"),
+            std::string::npos);
+}
+
 TEST(DecodeRequests, EventsQuery) {
   QueryParams p{{"instance", "i-1"}, {"type", "recovery."},
                 {"limit", "5"},      {"since", "2026-01-01T00:00:00Z"},

@@ -112,6 +112,7 @@ std::string Yaml(const std::string& state_dir, const Knobs& k) {
                   "autoshift:\n"
                   "  evaluate_every: 100ms\n"
                   "  silence_sustain: 300ms\n"
+                  "  hold_down: 300ms\n"
                   "  min_instances_per_zone: 2\n";
   if (!k.webhooks.empty()) y += "webhooks:\n" + k.webhooks;
   y += "groups:\n"
@@ -366,6 +367,19 @@ TEST_F(DaemonApiTest, AutoshiftMovesAGroupAwayFromAFailedZone) {
   EXPECT_EQ(state.json["groups"][0]["group"], "web");
   EXPECT_EQ(state.json["groups"][0]["phase"], "shifted");
   EXPECT_EQ(state.json["groups"][0]["zone"], "sim-1b");
+
+  // The zone recovers: after the hold-down the detector ends its shift.
+  ASSERT_TRUE(daemon_
+                  ->RunOnLoop([&] {
+                    return daemon_->sim_provider()->RecoverZone("sim-1b");
+                  })
+                  .ok());
+  EXPECT_TRUE(WaitFor([&] {
+    HttpReply r = Api("GET", "/v1/zonal-shifts?source=autoshift");
+    return r.status == 200 && r.json["zonal_shifts"].size() == 1 &&
+           r.json["zonal_shifts"][0]["state"] != "active";
+  })) << Api("GET", "/v1/zonal-shifts").body;
+  EXPECT_EQ(Api("GET", "/v1/autoshift").json["groups"][0]["phase"], "watching");
 }
 
 TEST_F(DaemonApiTest, PracticeRunsAreScheduledAndListedThroughTheApi) {
