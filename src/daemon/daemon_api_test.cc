@@ -25,11 +25,17 @@ using nlohmann::json;
 // Collects webhook POSTs with their signature headers.
 class Receiver {
  public:
-  explicit Receiver(HistoryWaiter& waiter) : waiter_(waiter) {
+  // Answers the first `fail_first` requests with 503.
+  explicit Receiver(HistoryWaiter& waiter, int fail_first = 0)
+      : waiter_(waiter), fail_first_(fail_first) {
     server_.Post("/hook",
                  [this](const httplib::Request& req, httplib::Response& res) {
                    {
                      std::lock_guard<std::mutex> lock(mu_);
+                     if (++requests_ <= fail_first_) {
+                       res.status = 503;
+                       return;
+                     }
                      Got g;
                      g.body = json::parse(req.body, nullptr, false);
                      g.raw = req.body;
@@ -79,6 +85,8 @@ class Receiver {
   int port_ = 0;
   std::thread thread_;
   std::mutex mu_;
+  int fail_first_ = 0;
+  int requests_ = 0;  // guarded by mu_
   std::vector<Got> got_;
 };
 
@@ -295,6 +303,31 @@ TEST_F(DaemonApiTest, WebhooksNeverBlockTheControllerOnADeadReceiver) {
     WebhookStats s = backend_->webhook_stats();
     return s.retries > 0 && s.delivered == 0;
   }));
+}
+
+TEST_F(DaemonApiTest, AFailingReceiverGetsTheEventOnARetry) {
+  Receiver rx(waiter_, /*fail_first=*/2);
+  Knobs k;
+  k.webhooks = HookYaml(rx.url(), "    events: [instance.unhealthy]\n");
+  StartAll(k);
+  ASSERT_TRUE(WaitFor([&] { return Active("web") == 3; })) << Active("web");
+  ASSERT_TRUE(WaitFor([&] { return daemon_->Ready(); }));
+  std::string victim =
+      Api("GET", "/v1/instances?group=web").json["instances"][0]["id"];
+  ASSERT_EQ(Api("POST", "/v1/instances/" + victim + "/health",
+                R"({"status": "unhealthy"})")
+                .status,
+            200);
+  // Two 503s, then delivered on the third attempt (max_attempts 3; the
+  // backoff starts at 1s).
+  ASSERT_TRUE(WaitFor([&] {
+    return rx.Find("instance.unhealthy", victim).has_value() &&
+           backend_->webhook_stats().delivered == 1;
+  }));
+  WebhookStats s = backend_->webhook_stats();
+  EXPECT_EQ(s.retries, 2u);
+  EXPECT_EQ(s.delivered, 1u);
+  EXPECT_EQ(s.gave_up, 0u);
 }
 
 TEST_F(DaemonApiTest, GroupsAppliedThroughTheApiSurviveARestart) {
