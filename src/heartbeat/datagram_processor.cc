@@ -25,6 +25,7 @@ DatagramProcessor::DatagramProcessor(ShardedDetector& detector,
       counters_(counters),
       parsed_(std::make_unique<ParsedDatagram>()) {
   fresh_.reserve(kMaxEntries);
+  fresh_groups_.reserve(kMaxEntries);
 }
 
 DatagramProcessor::~DatagramProcessor() = default;
@@ -45,6 +46,21 @@ void DatagramProcessor::Reload() {
 
 DropReason DatagramProcessor::Process(std::span<const uint8_t> bytes,
                                       MonoTime now, WallTime wall_now) {
+  DropReason r = Verify(bytes, ToWireMicros(wall_now));
+  Flush(now);
+  return r;
+}
+
+void DatagramProcessor::ProcessBatch(
+    std::span<const std::span<const uint8_t>> datagrams, MonoTime now,
+    WallTime wall_now) {
+  int64_t wall_us = ToWireMicros(wall_now);
+  for (const auto& d : datagrams) Verify(d, wall_us);
+  Flush(now);
+}
+
+DropReason DatagramProcessor::Verify(std::span<const uint8_t> bytes,
+                                     int64_t wall_us) {
   counters_.datagrams.fetch_add(1, std::memory_order_relaxed);
   if (keys_.version() != version_) Reload();
   ParsedDatagram& d = *parsed_;
@@ -64,8 +80,6 @@ DropReason DatagramProcessor::Process(std::span<const uint8_t> bytes,
     return DropReason::kBadMac;
   }
   counters_.authenticated.fetch_add(1, std::memory_order_relaxed);
-  int64_t wall_us = ToWireMicros(wall_now);
-  fresh_.clear();
   uint64_t stale = 0;
   for (size_t i = 0; i < d.header.entry_count; ++i) {
     const HeartbeatEntry& e = d.entries[i];
@@ -74,17 +88,24 @@ DropReason DatagramProcessor::Process(std::span<const uint8_t> bytes,
       ++stale;
     } else {
       fresh_.push_back(e);
+      fresh_groups_.push_back(groups_[k]);
     }
   }
   if (stale) Count(DropReason::kStale, stale);
+  return DropReason::kNone;
+}
+
+void DatagramProcessor::Flush(MonoTime now) {
+  if (fresh_.empty()) return;
   EntryCounts counts;
-  detector_.Observe(fresh_, groups_[k], now, &counts);
+  detector_.Observe(fresh_, fresh_groups_, now, &counts);
+  fresh_.clear();
+  fresh_groups_.clear();
   counters_.entries_accepted.fetch_add(counts.accepted,
                                        std::memory_order_relaxed);
   for (size_t i = 0; i < kDropReasonCount; ++i) {
     if (counts.dropped[i]) Count(static_cast<DropReason>(i), counts.dropped[i]);
   }
-  return DropReason::kNone;
 }
 
 }  // namespace lifeline::heartbeat

@@ -53,9 +53,18 @@ class DatagramProcessor {
   // may still have been refused one by one, counted per entry).
   DropReason Process(std::span<const uint8_t> bytes, MonoTime now,
                      WallTime wall_now);
+  // A receiver's batch (one recvmmsg): every datagram is verified, then the
+  // entries of all authenticated ones are observed together (one lock per
+  // detector shard, overlapped lookups). Counted as Process counts.
+  void ProcessBatch(std::span<const std::span<const uint8_t>> datagrams,
+                    MonoTime now, WallTime wall_now);
 
  private:
   void Reload();
+  // Parses and authenticates one datagram and appends its fresh entries.
+  DropReason Verify(std::span<const uint8_t> bytes, int64_t wall_us);
+  // Observes the appended entries and clears them.
+  void Flush(MonoTime now);
   void Count(DropReason r, uint64_t n = 1) {
     counters_.dropped[static_cast<size_t>(r)].fetch_add(
         n, std::memory_order_relaxed);
@@ -71,7 +80,8 @@ class DatagramProcessor {
       macs_;                      // parallel to ring_->entries()
   std::vector<uint16_t> groups_;  // detector group per key
   std::unique_ptr<ParsedDatagram> parsed_;
-  std::vector<HeartbeatEntry> fresh_;
+  std::vector<HeartbeatEntry> fresh_;  // entries awaiting Flush
+  std::vector<uint16_t> fresh_groups_;  // their key's detector group
 };
 
 }  // namespace lifeline::heartbeat

@@ -163,3 +163,67 @@ TEST_F(DatagramProcessorTest, RotatedKeysTakeEffectWithoutRestart) {
 
 }  // namespace
 }  // namespace lifeline::heartbeat
+
+namespace lifeline::heartbeat {
+namespace {
+
+// A receiver's recvmmsg batch: datagrams of two groups, one forged, one
+// replayed and one naming an unknown instance, are judged exactly as one at
+// a time would judge them, although their entries reach the detector
+// together (grouped by shard).
+TEST_F(DatagramProcessorTest, BatchIsJudgedLikeDatagramsOneByOne) {
+  std::vector<std::vector<uint8_t>> batch = {
+      Sign({Entry("web-1", 5), Entry("nobody", 5)}, 1, kWebKey),
+      Sign({Entry("db-1", 7)}, 2, kDbKey),
+      Sign({Entry("web-2", 5)}, 1, std::string(32, 'x')),  // forged
+      Sign({Entry("web-1", 4)}, 1, kWebKey),  // replay (below 5)
+      Sign({Entry("db-1", 9)}, 1, kWebKey),   // web key for a db instance
+  };
+  std::vector<std::span<const uint8_t>> views(batch.begin(), batch.end());
+  processor_.ProcessBatch(views, clock_.Now(), clock_.WallNow());
+  EXPECT_EQ(counters_.datagrams.load(), 5u);
+  EXPECT_EQ(counters_.authenticated.load(), 4u);
+  EXPECT_EQ(counters_.entries_accepted.load(), 2u);  // web-1@5, db-1@7
+  EXPECT_EQ(Dropped(DropReason::kBadMac), 1u);
+  EXPECT_EQ(Dropped(DropReason::kUnknownInstance), 1u);
+  EXPECT_EQ(Dropped(DropReason::kReplayed), 1u);
+  EXPECT_EQ(Dropped(DropReason::kWrongGroup), 1u);
+  EXPECT_EQ(Health("web-1"), AppHealth::kOk);
+  EXPECT_EQ(Health("db-1"), AppHealth::kOk);
+  EXPECT_EQ(Health("web-2"), AppHealth::kUnknown);
+}
+
+// Many instances over many shards in one call: every one is found.
+TEST(ShardedDetectorBatch, ObservesEveryEntryOfALargeBatchAcrossShards) {
+  SimClock clock;
+  ShardedDetector detector(DetectorConfig{}, 7, clock.Now());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.push_back("i-" + std::to_string(i));
+  for (const auto& id : ids) ASSERT_TRUE(detector.Track(id, "g", clock.Now()).ok());
+  std::vector<HeartbeatEntry> entries;
+  for (const auto& id : ids) {
+    HeartbeatEntry e;
+    e.instance_id = id;
+    e.seq = 1;
+    entries.push_back(e);
+  }
+  HeartbeatEntry stranger;
+  stranger.instance_id = "i-x";
+  stranger.seq = 1;
+  entries.insert(entries.begin() + 500, stranger);
+  std::vector<uint16_t> groups(entries.size(), detector.GroupId("g"));
+  EntryCounts counts;
+  detector.Observe(entries, groups, clock.Now(), &counts);
+  EXPECT_EQ(counts.accepted, 1000u);
+  EXPECT_EQ(counts.dropped[static_cast<size_t>(DropReason::kUnknownInstance)],
+            1u);
+  for (const auto& id : ids) EXPECT_EQ(detector.health(id), AppHealth::kOk) << id;
+  // The same batch again is a replay of every entry.
+  EntryCounts again;
+  detector.Observe(entries, groups, clock.Now(), &again);
+  EXPECT_EQ(again.accepted, 0u);
+  EXPECT_EQ(again.dropped[static_cast<size_t>(DropReason::kReplayed)], 1000u);
+}
+
+}  // namespace
+}  // namespace lifeline::heartbeat

@@ -162,7 +162,10 @@ void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
       static_cast<double>(std::max<int64_t>(0, now_ns - r.last_arrival_ns));
   double step = std::max(1.0, static_cast<double>(r.step_ns));
   uint64_t gap = seq - r.last_seq;
-  double by_time = std::max(1.0, std::round(dt / step));
+  // dt >= 0: rounding by truncation of x + 0.5 (std::round is a libm call
+  // on the per-heartbeat path).
+  double by_time =
+      std::max(1.0, static_cast<double>(static_cast<int64_t>(dt / step + 0.5)));
   // A sequence jump far beyond the elapsed time is a restarted sender, not
   // lost heartbeats.
   double g = static_cast<double>(gap) <= by_time + 1 ? static_cast<double>(gap)
@@ -210,6 +213,7 @@ Duration FailureDetector::StalledWithin(MonoTime from, MonoTime to) const {
 MonoTime FailureDetector::ExtendOverStalls(MonoTime from,
                                            Duration allowed) const {
   MonoTime d = from + allowed;
+  if (stalls_.empty()) return d;  // the common case
   for (const Stall& s : stalls_) {  // oldest first: extensions compound
     if (s.to <= from) continue;
     if (s.from >= d) break;
@@ -295,6 +299,50 @@ DropReason FailureDetector::Observe(uint32_t index, const HeartbeatEntry& e,
   if (!wheel_.scheduled(index) || d < wheel_.when(index))
     wheel_.Schedule(index, d);
   return DropReason::kNone;
+}
+
+void FailureDetector::ObserveBatch(std::span<const HeartbeatEntry> entries,
+                                   std::span<const uint16_t> key_groups,
+                                   std::span<const uint32_t> order,
+                                   MonoTime now, DetectorOutput* out,
+                                   EntryCounts* counts) {
+  // Four passes over chunks of entries: hash and prefetch the id slot; probe
+  // and prefetch the candidate's id refs, record and wheel link; prefetch
+  // its id bytes; then confirm and observe with everything in cache.
+  constexpr size_t kChunk = 16;
+  uint64_t hash[kChunk];
+  uint32_t candidate[kChunk];
+  for (size_t base = 0; base < order.size(); base += kChunk) {
+    size_t m = std::min(kChunk, order.size() - base);
+    for (size_t j = 0; j < m; ++j) {
+      hash[j] = IdTable::Hash(entries[order[base + j]].instance_id);
+      ids_.PrefetchSlot(hash[j]);
+    }
+    for (size_t j = 0; j < m; ++j) {
+      candidate[j] = ids_.Probe(hash[j]);
+      if (candidate[j] == kNone) continue;
+      ids_.PrefetchId(candidate[j]);
+      __builtin_prefetch(&records_[candidate[j]]);
+      wheel_.Prefetch(candidate[j]);
+    }
+    for (size_t j = 0; j < m; ++j) {
+      if (candidate[j] != kNone) ids_.PrefetchIdBytes(candidate[j]);
+    }
+    for (size_t j = 0; j < m; ++j) {
+      uint32_t k = order[base + j];
+      const HeartbeatEntry& e = entries[k];
+      uint32_t index =
+          candidate[j] == kNone ? kNone : ids_.Find(e.instance_id, hash[j]);
+      DropReason r = index == kNone
+                         ? DropReason::kUnknownInstance
+                         : Observe(index, e, key_groups[k], now, out);
+      if (r == DropReason::kNone) {
+        ++counts->accepted;
+      } else {
+        ++counts->dropped[static_cast<size_t>(r)];
+      }
+    }
+  }
 }
 
 DropReason FailureDetector::Heartbeat(std::string_view id, uint64_t seq,

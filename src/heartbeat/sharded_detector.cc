@@ -1,12 +1,13 @@
 #include "heartbeat/sharded_detector.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace lifeline::heartbeat {
 
 ShardedDetector::ShardedDetector(const DetectorConfig& config, size_t shards,
                                  MonoTime start) {
-  if (shards == 0) shards = 1;
+  shards = std::clamp<size_t>(shards, 1, kMaxShards);
   for (size_t i = 0; i < shards; ++i) {
     shards_.push_back(std::make_unique<Shard>(config, start));
   }
@@ -49,28 +50,34 @@ Status ShardedDetector::Untrack(std::string_view id) {
 }
 
 void ShardedDetector::Observe(std::span<const HeartbeatEntry> entries,
-                              uint16_t key_group, MonoTime now,
-                              EntryCounts* counts) {
-  // Holds a shard's lock across consecutive entries of the same shard.
-  std::unique_lock<std::mutex> lock;
-  size_t locked = shards_.size();
-  for (const HeartbeatEntry& e : entries) {
-    size_t k = ShardOf(e.instance_id);
-    if (k != locked) {
-      lock = std::unique_lock<std::mutex>(shards_[k]->mu);
-      locked = k;
-    }
-    Shard& s = *shards_[k];
-    uint32_t index = s.detector.Find(e.instance_id);
-    DropReason r =
-        index == FailureDetector::kNone
-            ? DropReason::kUnknownInstance
-            : s.detector.Observe(index, e, key_group, now, &s.pending);
-    if (r == DropReason::kNone) {
-      ++counts->accepted;
-    } else {
-      ++counts->dropped[static_cast<size_t>(r)];
-    }
+                              std::span<const uint16_t> key_groups,
+                              MonoTime now, EntryCounts* counts) {
+  // Counting sort of the entry positions by shard. The scratch belongs to
+  // the calling (receiver) thread and keeps its capacity.
+  thread_local std::vector<uint32_t> shard_of, order;
+  size_t n_shards = shards_.size();
+  shard_of.resize(entries.size());
+  order.resize(entries.size());
+  uint32_t start[kMaxShards + 1] = {};
+  for (size_t k = 0; k < entries.size(); ++k) {
+    shard_of[k] = static_cast<uint32_t>(ShardOf(entries[k].instance_id));
+    ++start[shard_of[k] + 1];
+  }
+  for (size_t i = 1; i <= n_shards; ++i) start[i] += start[i - 1];
+  uint32_t fill[kMaxShards];
+  std::copy(start, start + n_shards, fill);
+  for (size_t k = 0; k < entries.size(); ++k) {
+    order[fill[shard_of[k]]++] = static_cast<uint32_t>(k);
+  }
+  for (size_t i = 0; i < n_shards; ++i) {
+    if (start[i] == start[i + 1]) continue;
+    Shard& s = *shards_[i];
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.detector.ObserveBatch(
+        entries, key_groups,
+        std::span<const uint32_t>(order.data() + start[i],
+                                  start[i + 1] - start[i]),
+        now, &s.pending, counts);
   }
 }
 

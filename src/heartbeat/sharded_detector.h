@@ -16,14 +16,11 @@
 
 namespace lifeline::heartbeat {
 
-// Per-entry outcome counters, filled by Observe.
-struct EntryCounts {
-  uint64_t accepted = 0;
-  uint64_t dropped[kDropReasonCount] = {};
-};
-
 class ShardedDetector {
  public:
+  static constexpr size_t kMaxShards = 256;
+
+  // `shards` is clamped to 1..kMaxShards.
   ShardedDetector(const DetectorConfig& config, size_t shards, MonoTime start);
 
   // The dense id of a group name, created on first use (at most 65535).
@@ -33,10 +30,13 @@ class ShardedDetector {
                Duration grace = Duration::zero());
   Status Untrack(std::string_view id);
 
-  // The entries of one authenticated datagram whose key speaks for
-  // key_group. Unknown ids count as kUnknownInstance.
-  void Observe(std::span<const HeartbeatEntry> entries, uint16_t key_group,
-               MonoTime now, EntryCounts* counts);
+  // Authenticated entries (of one or many datagrams); entries[k] came
+  // under a key that speaks for key_groups[k]. The entries are grouped by
+  // shard first, so each shard's lock is taken once per call. Unknown ids
+  // count as kUnknownInstance.
+  void Observe(std::span<const HeartbeatEntry> entries,
+               std::span<const uint16_t> key_groups, MonoTime now,
+               EntryCounts* counts);
 
   // Advances every shard to `now`; appends what they produced (including
   // transitions caused by Observe since the last call).

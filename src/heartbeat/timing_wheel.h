@@ -36,6 +36,7 @@ class TimingWheel {
   void Schedule(uint32_t index, MonoTime when);
   void Cancel(uint32_t index);
   bool scheduled(uint32_t index) const { return links_[index].tick_set; }
+  void Prefetch(uint32_t index) const { __builtin_prefetch(&links_[index]); }
   // The time the index is armed for (a tick boundary). Only if scheduled.
   MonoTime when(uint32_t index) const { return TimeOfTick(links_[index].tick); }
 
