@@ -44,7 +44,12 @@ std::string Cell(const nlohmann::json& v) {
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
   if (v.is_array()) {
     std::string out;
-    for (const auto& e : v) out += (out.empty() ? "" : ",") + Cell(e);
+    // Appended piece by piece: GCC 12 -O3 reports a false -Wrestrict for
+    // `const char* + std::string` (GCC bug 105651).
+    for (const auto& e : v) {
+      if (!out.empty()) out += ',';
+      out += Cell(e);
+    }
     return out.empty() ? "-" : out;
   }
   if (v.is_number_float()) {
