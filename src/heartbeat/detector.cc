@@ -449,7 +449,9 @@ void FailureDetector::AdvanceTo(MonoTime now, DetectorOutput* out) {
          (stalls_.size() > 256 || stalls_.front().to < now - stall_memory_)) {
     stalls_.pop_front();
   }
-  wheel_.Advance(now, [&](uint32_t i) { OnDeadline(i, now, out); });
+  wheel_.Advance(
+      now, [&](uint32_t i) { OnDeadline(i, now, out); },
+      [&](uint32_t i) { __builtin_prefetch(&records_[i]); });
   SweepLoads(now, gap, out);
   last_advance_ = now;
 }

@@ -7,16 +7,19 @@ TimingWheel::TimingWheel(Duration tick, size_t slots, MonoTime origin)
   size_t n = 1;
   while (n < slots) n *= 2;
   mask_ = static_cast<uint32_t>(n - 1);
-  heads_.assign(n, kNil);
+  slots_.resize(n);
 }
 
 void TimingWheel::Resize(size_t n) {
-  if (n > links_.size()) links_.resize(n);
+  if (n > state_.size()) state_.resize(n);
 }
 
 size_t TimingWheel::MemoryBytes() const {
-  return heads_.capacity() * sizeof(uint32_t) +
-         links_.capacity() * sizeof(Link);
+  size_t n = slots_.capacity() * sizeof(std::vector<Armed>) +
+             state_.capacity() * sizeof(State) +
+             running_.capacity() * sizeof(Armed);
+  for (const auto& s : slots_) n += s.capacity() * sizeof(Armed);
+  return n;
 }
 
 uint32_t TimingWheel::TickOf(MonoTime t) const {
@@ -25,41 +28,25 @@ uint32_t TimingWheel::TickOf(MonoTime t) const {
   return static_cast<uint32_t>(ticks) & 0x7fffffffu;
 }
 
-void TimingWheel::Link_(uint32_t index, uint32_t tick) {
-  Link& l = links_[index];
-  uint32_t slot = tick & mask_;
-  l.tick = tick;
-  l.tick_set = 1;
-  l.prev = kNil;
-  l.next = heads_[slot];
-  if (l.next != kNil) links_[l.next].prev = index;
-  heads_[slot] = index;
-  ++scheduled_;
-}
-
-void TimingWheel::Unlink(uint32_t index) {
-  Link& l = links_[index];
-  if (!l.tick_set) return;
-  if (l.prev != kNil) {
-    links_[l.prev].next = l.next;
-  } else {
-    heads_[l.tick & mask_] = l.next;
-  }
-  if (l.next != kNil) links_[l.next].prev = l.prev;
-  l.next = l.prev = kNil;
-  l.tick_set = 0;
-  --scheduled_;
-}
-
 void TimingWheel::Schedule(uint32_t index, MonoTime when) {
   uint32_t tick = TickOf(when);
   if (!Before(current_, tick)) tick = (current_ + 1) & 0x7fffffffu;
-  Unlink(index);
-  Link_(index, tick);
+  State& s = state_[index];
+  if (s.tick_set && s.tick == tick) return;  // already armed there
+  if (!s.tick_set) ++scheduled_;
+  s.tick = tick;
+  s.tick_set = 1;
+  ++s.gen;  // any pair left in another slot is now stale
+  slots_[tick & mask_].push_back(Armed{index, s.gen});
 }
 
 void TimingWheel::Cancel(uint32_t index) {
-  if (index < links_.size()) Unlink(index);
+  if (index >= state_.size()) return;
+  State& s = state_[index];
+  if (!s.tick_set) return;
+  s.tick_set = 0;
+  ++s.gen;
+  --scheduled_;
 }
 
 }  // namespace lifeline::heartbeat

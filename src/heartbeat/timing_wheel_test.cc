@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "core/rng.h"
 
@@ -33,6 +35,35 @@ TEST(TimingWheel, FiresEachDeadlineOnceAtItsTickAcrossRevolutions) {
   }
   ASSERT_EQ(fired.size(), due.size());
   for (const auto& [i, when] : due) EXPECT_EQ(fired[i], when) << i;
+  EXPECT_EQ(w.scheduled_count(), 0u);
+}
+
+TEST(TimingWheel, RearmingBackAndForthFiresOnceAtTheLastDeadline) {
+  // Every re-arm leaves a stale pair behind in the old slot; none of them
+  // may fire, also when the entry comes back to a slot it left.
+  MonoTime t0{};
+  TimingWheel w(milliseconds(1), 8, t0);
+  w.Resize(2);
+  w.Schedule(0, t0 + milliseconds(3));
+  w.Schedule(0, t0 + milliseconds(6));
+  w.Schedule(0, t0 + milliseconds(3));
+  w.Schedule(0, t0 + milliseconds(11));  // slot 3 again, next revolution
+  w.Schedule(1, t0 + milliseconds(2));
+  w.Cancel(1);
+  w.Schedule(1, t0 + milliseconds(2));
+  EXPECT_EQ(w.scheduled_count(), 2u);
+  std::vector<std::pair<uint32_t, int>> fired;
+  int rearms = 0;
+  for (int ms = 0; ms <= 40; ++ms) {
+    w.Advance(t0 + milliseconds(ms), [&](uint32_t i) {
+      fired.emplace_back(i, ms);
+      // Index 1 re-arms itself one revolution later, twice.
+      if (i == 1 && rearms++ < 2) w.Schedule(1, t0 + milliseconds(ms + 8));
+    });
+  }
+  std::vector<std::pair<uint32_t, int>> want = {{1, 2}, {1, 10}, {0, 11},
+                                                {1, 18}};
+  EXPECT_EQ(fired, want);
   EXPECT_EQ(w.scheduled_count(), 0u);
 }
 
