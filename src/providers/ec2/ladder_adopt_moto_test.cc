@@ -121,7 +121,9 @@ TEST_F(Ec2AdoptionTest, ElasticAddressMovesToTheReplacement) {
   EXPECT_EQ(Look().stats.launches, 0u);
   EXPECT_EQ(AddressesOf(victim), std::vector<std::string>{ip});
   for (const std::string& id : before) {
-    if (id != victim) EXPECT_TRUE(AddressesOf(id).empty()) << id;
+    if (id != victim) {
+      EXPECT_TRUE(AddressesOf(id).empty()) << id;
+    }
   }
   WaitPastColdStart();
 
