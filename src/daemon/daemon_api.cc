@@ -90,7 +90,12 @@ Result<std::unique_ptr<DaemonApiBackend>> DaemonApiBackend::Create(
     if (built.ok()) built = b->BuildWebhooks();
   });
   if (!ran.ok()) return ran;
-  if (!built.ok()) return built;
+  if (!built.ok()) {
+    // Its parts belong to the running loop: take them down there.
+    Status down = daemon.RunTask([&] { b.reset(); });
+    if (!down.ok()) return down.Annotate(built.message());
+    return built;
+  }
   return b;
 }
 

@@ -305,6 +305,23 @@ TEST_F(DaemonApiTest, WebhooksNeverBlockTheControllerOnADeadReceiver) {
   }));
 }
 
+TEST_F(DaemonApiTest, AnUnreadableSigningKeyFailsTheStartNamingIt) {
+  Knobs k;
+  k.webhooks = HookYaml("http://127.0.0.1:1/hook",
+                        "    signing_secret_file: " + dir_ + "/nope.key\n");
+  WriteConfig(k);
+  auto c = LoadConfigFile(config_path_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto d = Daemon::Create(*c, *log_);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_TRUE((*d)->Start().ok());
+  auto b = DaemonApiBackend::Create(**d);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("nope.key"), std::string::npos)
+      << b.status().message();
+  (*d)->Stop();
+}
+
 TEST_F(DaemonApiTest, AFailingReceiverGetsTheEventOnARetry) {
   Receiver rx(waiter_, /*fail_first=*/2);
   Knobs k;
