@@ -331,5 +331,40 @@ TEST_F(ProcessDaemonTest, KillNineAndSigstopAreRecoveredWithoutDuplicates) {
   StopDaemon();
 }
 
+// An instance restarted in place faster than the heartbeat detector notices
+// the silence must be seen healthy once its new process heartbeats, and stay
+// so past its grace period: nothing else happens to it.
+TEST_F(ProcessDaemonTest, InstanceRestartedAfterKillNineStaysHealthyPastGrace) {
+  StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return Settled(); }, seconds(30)));
+  const std::string killed = InstanceIds()[0];
+  const int killed_pid = PidOf(killed);
+  ASSERT_GT(killed_pid, 0);
+  uint64_t before = LastSeq();
+  ASSERT_EQ(::kill(killed_pid, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int now = PidOf(killed);
+        return now > 0 && now != killed_pid;
+      },
+      seconds(10)));
+  const int restarted_pid = PidOf(killed);
+  // The group's grace period is 2 s; give it 4 s, then look.
+  MonoTime until = clock_.Now() + seconds(4);
+  WaitFor([&] { return clock_.Now() > until; }, seconds(5));
+  std::vector<json> ev = Events(killed, before);
+  size_t first = IndexOf(ev, "recovery.started");
+  ASSERT_NE(first, std::string::npos);
+  size_t again = IndexOf(ev, "recovery.started", first + 1);
+  EXPECT_EQ(again, std::string::npos)
+      << "recovered a second time: " << ev[again].dump();
+  auto detail = Get("/v1/instances/" + killed);
+  ASSERT_TRUE(detail.has_value());
+  EXPECT_EQ((*detail)["health"], "healthy") << detail->dump();
+  EXPECT_EQ((*detail)["checks"]["application"]["health"], "ok")
+      << detail->dump();
+  EXPECT_EQ(PidOf(killed), restarted_pid);
+}
+
 }  // namespace
 }  // namespace lifeline
