@@ -16,79 +16,12 @@
 #include "api/decode.h"
 #include "config/config_loader.h"
 #include "daemon/daemon_test_util.h"
+#include "daemon/webhook_receiver.h"
 
 namespace lifeline {
 namespace {
 
 using nlohmann::json;
-
-// Collects webhook POSTs with their signature headers.
-class Receiver {
- public:
-  // Answers the first `fail_first` requests with 503.
-  explicit Receiver(HistoryWaiter& waiter, int fail_first = 0)
-      : waiter_(waiter), fail_first_(fail_first) {
-    server_.Post("/hook",
-                 [this](const httplib::Request& req, httplib::Response& res) {
-                   {
-                     std::lock_guard<std::mutex> lock(mu_);
-                     if (++requests_ <= fail_first_) {
-                       res.status = 503;
-                       return;
-                     }
-                     Got g;
-                     g.body = json::parse(req.body, nullptr, false);
-                     g.raw = req.body;
-                     g.timestamp = req.get_header_value("X-Lifeline-Timestamp");
-                     g.signature = req.get_header_value("X-Lifeline-Signature");
-                     got_.push_back(std::move(g));
-                   }
-                   res.status = 204;
-                   waiter_.Notify();
-                 });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
-  }
-  ~Receiver() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/hook";
-  }
-  struct Got {
-    json body;
-    std::string raw, timestamp, signature;
-  };
-  std::vector<Got> got() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return got_;
-  }
-  // The first delivery of `type` (for `instance` when given).
-  std::optional<Got> Find(const std::string& type,
-                          const std::string& instance = "") {
-    for (const auto& g : got()) {
-      if (!g.body.is_object()) continue;
-      if (g.body["detail"]["type"] != type) continue;
-      if (!instance.empty() && g.body["detail"]["instance"] != instance) {
-        continue;
-      }
-      return g;
-    }
-    return std::nullopt;
-  }
-
- private:
-  HistoryWaiter& waiter_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  int fail_first_ = 0;
-  int requests_ = 0;  // guarded by mu_
-  std::vector<Got> got_;
-};
 
 struct Knobs {
   int desired = 3;
@@ -236,7 +169,7 @@ std::string HookYaml(const std::string& url, const std::string& extra = "") {
 }
 
 TEST_F(DaemonApiTest, WebhooksDeliverUnhealthyAndRecoveryEventsSigned) {
-  Receiver rx(waiter_);
+  WebhookReceiver rx(waiter_);
   std::string key_file = dir_ + "/hook.key";
   std::ofstream(key_file) << "s3cret\n";
   Knobs k;
@@ -323,7 +256,7 @@ TEST_F(DaemonApiTest, AnUnreadableSigningKeyFailsTheStartNamingIt) {
 }
 
 TEST_F(DaemonApiTest, AFailingReceiverGetsTheEventOnARetry) {
-  Receiver rx(waiter_, /*fail_first=*/2);
+  WebhookReceiver rx(waiter_, /*fail_first=*/2);
   Knobs k;
   k.webhooks = HookYaml(rx.url(), "    events: [instance.unhealthy]\n");
   StartAll(k);
@@ -462,7 +395,7 @@ TEST_F(DaemonApiTest, PracticeRunsAreScheduledAndListedThroughTheApi) {
 
 TEST_F(DaemonApiTest,
        ReloadChangesLogSafetyAndWebhooksAndABrokenFileKeepsThem) {
-  Receiver rx(waiter_);
+  WebhookReceiver rx(waiter_);
   StartAll(Knobs{});
   ASSERT_TRUE(WaitFor([&] { return Active("web") == 3; }));
   Knobs next;
