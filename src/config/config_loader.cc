@@ -186,7 +186,8 @@ Status ParseController(const YamlReader& r, const YAML::Node& n,
   LIFELINE_RETURN_IF_ERROR(r.Map(
       n, p,
       {"status_poll_interval", "reconcile_interval", "heartbeat_settle",
-       "recovery_stable", "max_in_flight_operations", "status_batch", "seed"}));
+       "recovery_stable", "surge_after", "surge_hold", "max_in_flight_operations",
+       "status_batch", "seed"}));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "status_poll_interval", &c->status_poll_interval, kDur));
   LIFELINE_RETURN_IF_ERROR(
@@ -195,6 +196,8 @@ Status ParseController(const YamlReader& r, const YAML::Node& n,
       r.Opt(n, p, "heartbeat_settle", &c->heartbeat_settle, kDur));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "recovery_stable", &c->recovery_stable, kDur));
+  LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "surge_after", &c->surge_after, kDur));
+  LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "surge_hold", &c->surge_hold, kDur));
   LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "max_in_flight_operations",
                                  &c->max_in_flight_operations, kInt));
   uint64_t batch = c->status_batch;

@@ -84,7 +84,8 @@ void Controller::Reconcile(const std::string& name) {
   std::vector<std::string> panicking;
   for (const auto& [z, c] : g->zones) {
     panic = panic || governor_.InPanic(name, z);
-    if (c.unhealthy > 0 && governor_.OnlyZoneInPanic(name, z)) {
+    if (c.unhealthy > 0 &&
+        governor_.OnlyZoneInPanic(name, z, config_.surge_after)) {
       held += c.unhealthy;
       panicking.push_back(z);
     }

@@ -53,7 +53,10 @@ struct ControllerConfig {
   // While a zone alone is in panic, its unhealthy instances are held from
   // repair; the group surges that much capacity into its other zones
   // (launches only, nothing is destroyed). Once the panic is over, the
-  // surplus stays this long before the group scales back to desired.
+  // surplus stays this long before the group scales back to desired. The
+  // zone must have been alone in panic for surge_after first (a partition
+  // healing zone by zone passes through such moments).
+  Duration surge_after = std::chrono::minutes(1);
   Duration surge_hold = std::chrono::minutes(5);
   int max_in_flight_operations = 256;
   size_t status_batch = 1000;

@@ -166,6 +166,18 @@ std::vector<SafetyAlert> SafetyGovernor::Evaluate() {
              : "at least one zone looks healthy again"});
     partitioned_ = next_partition;
   }
+  // How long each zone has been the only trouble: a zone panic seen while
+  // the fleet is in panic or partitioned, or just left, is not yet a fact
+  // about the zone.
+  MonoTime now = clock_.Now();
+  for (auto& [name, z] : zones_) {
+    bool alone = z.panic && !fleet_panic_ && !partitioned_;
+    if (!alone) {
+      z.alone_since.reset();
+    } else if (!z.alone_since) {
+      z.alone_since = now;
+    }
+  }
   return alerts;
 }
 
@@ -179,12 +191,14 @@ bool SafetyGovernor::InPanic(const std::string& group,
 }
 
 bool SafetyGovernor::OnlyZoneInPanic(const std::string& group,
-                                     const std::string& zone) const {
+                                     const std::string& zone,
+                                     Duration for_at_least) const {
   if (fleet_panic_ || partitioned_) return false;
   auto g = groups_.find(group);
   if (g != groups_.end() && g->second.panic) return false;
   auto z = zones_.find(zone);
-  return z != zones_.end() && z->second.panic;
+  return z != zones_.end() && z->second.panic && z->second.alone_since &&
+         clock_.Now() - *z->second.alone_since >= for_at_least;
 }
 
 SafetyDecision SafetyGovernor::Decide(const SafetyRequest& r, bool consume) {

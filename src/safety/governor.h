@@ -115,9 +115,11 @@ class SafetyGovernor {
 
   bool InPanic(const std::string& group, const std::string& zone) const;
   // The zone is in panic but neither the fleet nor the group is, and the
-  // observer is not partitioned: the rest of the group is trustworthy, so
+  // observer is not partitioned, and so it has been for `for_at_least`
+  // (since the last Evaluate): the rest of the group is trustworthy, so
   // capacity held in the zone may be surged elsewhere.
-  bool OnlyZoneInPanic(const std::string& group, const std::string& zone) const;
+  bool OnlyZoneInPanic(const std::string& group, const std::string& zone,
+                       Duration for_at_least) const;
   bool partitioned() const { return partitioned_; }
   // Within the stall rule's window after a stall of Lifeline's own loop.
   bool stalled() const { return clock_.Now() < stall_until_; }
@@ -138,6 +140,7 @@ class SafetyGovernor {
     TokenBucket bucket;
     int total = 0, unhealthy = 0;
     bool panic = false;
+    std::optional<MonoTime> alone_since;  // panic with the rest calm
   };
   ZoneState& Zone(const std::string& zone);
   GroupState& Group(const std::string& group);
