@@ -69,7 +69,7 @@ class Ec2DaemonTest : public ::testing::Test {
 
   void SetUp() override {
     if (!skip_.empty()) {
-      GTEST_SKIP() << "lifelined on the EC2 emulator needs " << skip_;
+      GTEST_SKIP() << "lifelined on the EC2 emulator skipped: " << skip_;
     }
     ASSERT_NE(moto_, nullptr) << start_error_;
     ASSERT_TRUE(moto_->Reset().ok());

@@ -44,7 +44,8 @@ class Ec2MotoTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << "EC2 end-to-end tests need " << skip_;
+    if (!skip_.empty())
+      GTEST_SKIP() << "EC2 end-to-end tests skipped: " << skip_;
     ASSERT_NE(server_, nullptr) << start_error_;
     ASSERT_TRUE(server_->Reset().ok());
     loop_ = std::make_unique<RealLoop>(clock_);
