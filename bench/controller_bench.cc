@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
+#include <utility>
 
 #include "bench/report.h"
 #include "controller/controller.h"
 #include "core/sim_loop.h"
+#include "provider/forwarding_provider.h"
 #include "providers/sim/sim_provider.h"
 
 namespace lifeline {
@@ -21,55 +23,23 @@ using WallClock = std::chrono::steady_clock;  // the benchmark's own stopwatch
 
 // Forwards to the sim provider and stamps, in wall time, when each status
 // push reaches the controller and when the controller issues a command.
-class TimingProvider final : public Provider {
+class TimingProvider final : public ForwardingProvider {
  public:
-  explicit TimingProvider(SimProvider& p) : p_(p) {}
+  explicit TimingProvider(SimProvider& p) : ForwardingProvider(p) {}
   std::unordered_map<std::string, WallClock::time_point> detected, commanded;
   bool stamping = false;
 
   std::string_view name() const override { return "timing"; }
-  void ListZones(Done<std::vector<ZoneInfo>> d) override { p_.ListZones(d); }
-  void Launch(const LaunchRequest& r, Done<InstanceInfo> d) override {
-    p_.Launch(r, d);
-  }
-  void Terminate(const std::string& id, DoneStatus d) override {
-    p_.Terminate(id, d);
-  }
   void Reboot(const std::string& id, DoneStatus d) override {
     Stamp(id);
-    p_.Reboot(id, d);
+    ForwardingProvider::Reboot(id, std::move(d));
   }
-  void Stop(const std::string& id, DoneStatus d) override { p_.Stop(id, d); }
-  void Start(const std::string& id, DoneStatus d) override { p_.Start(id, d); }
   void Recover(const std::string& id, DoneStatus d) override {
     Stamp(id);
-    p_.Recover(id, d);
-  }
-  void DescribeStatus(const std::vector<std::string>& ids,
-                      Done<std::vector<InstanceStatus>> d) override {
-    p_.DescribeStatus(ids, d);
-  }
-  void ListInstances(const std::string& g,
-                     Done<std::vector<InstanceInfo>> d) override {
-    p_.ListInstances(g, d);
-  }
-  void SnapshotVolumes(const std::string& id,
-                       Done<std::vector<Snapshot>> d) override {
-    p_.SnapshotVolumes(id, d);
-  }
-  void AttachVolume(const std::string& v, const std::string& i,
-                    const std::string& dev, DoneStatus d) override {
-    p_.AttachVolume(v, i, dev, d);
-  }
-  void DetachVolume(const std::string& v, DoneStatus d) override {
-    p_.DetachVolume(v, d);
-  }
-  void MoveAddress(const std::string& a, const std::string& i,
-                   DoneStatus d) override {
-    p_.MoveAddress(a, i, d);
+    ForwardingProvider::Recover(id, std::move(d));
   }
   void SetStatusSink(StatusSink sink) override {
-    p_.SetStatusSink([this, sink](const InstanceStatus& s) {
+    ForwardingProvider::SetStatusSink([this, sink](const InstanceStatus& s) {
       if (stamping) detected.emplace(s.id, WallClock::now());
       sink(s);
     });
@@ -79,7 +49,6 @@ class TimingProvider final : public Provider {
   void Stamp(const std::string& id) {
     if (stamping) commanded.emplace(id, WallClock::now());
   }
-  SimProvider& p_;
 };
 
 SimConfig FleetConfig() {

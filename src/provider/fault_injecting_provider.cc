@@ -20,7 +20,7 @@ std::string_view ToString(ProviderOp op) {
 
 FaultInjectingProvider::FaultInjectingProvider(Provider& inner, EventLoop& loop,
                                                Rng rng)
-    : inner_(inner),
+    : ForwardingProvider(inner),
       loop_(loop),
       rng_(rng),
       name_("fault(" + std::string(inner.name()) + ")") {}
@@ -112,7 +112,7 @@ void FaultInjectingProvider::ListZones(Done<std::vector<ZoneInfo>> done) {
   Run<Result<std::vector<ZoneInfo>>>(
       ProviderOp::kListZones, "ListZones()",
       [this](Done<std::vector<ZoneInfo>> cb) {
-        inner_.ListZones(std::move(cb));
+        inner().ListZones(std::move(cb));
       },
       std::move(done));
 }
@@ -123,7 +123,7 @@ void FaultInjectingProvider::Launch(const LaunchRequest& request,
       ProviderOp::kLaunch,
       "Launch(" + request.group + ", " + request.zone + ")",
       [this, &request](Done<InstanceInfo> cb) {
-        inner_.Launch(request, std::move(cb));
+        inner().Launch(request, std::move(cb));
       },
       std::move(done));
 }
@@ -131,35 +131,35 @@ void FaultInjectingProvider::Launch(const LaunchRequest& request,
 void FaultInjectingProvider::Terminate(const std::string& id, DoneStatus done) {
   Run<Status>(
       ProviderOp::kTerminate, "Terminate(" + id + ")",
-      [this, &id](DoneStatus cb) { inner_.Terminate(id, std::move(cb)); },
+      [this, &id](DoneStatus cb) { inner().Terminate(id, std::move(cb)); },
       std::move(done));
 }
 
 void FaultInjectingProvider::Reboot(const std::string& id, DoneStatus done) {
   Run<Status>(
       ProviderOp::kReboot, "Reboot(" + id + ")",
-      [this, &id](DoneStatus cb) { inner_.Reboot(id, std::move(cb)); },
+      [this, &id](DoneStatus cb) { inner().Reboot(id, std::move(cb)); },
       std::move(done));
 }
 
 void FaultInjectingProvider::Stop(const std::string& id, DoneStatus done) {
   Run<Status>(
       ProviderOp::kStop, "Stop(" + id + ")",
-      [this, &id](DoneStatus cb) { inner_.Stop(id, std::move(cb)); },
+      [this, &id](DoneStatus cb) { inner().Stop(id, std::move(cb)); },
       std::move(done));
 }
 
 void FaultInjectingProvider::Start(const std::string& id, DoneStatus done) {
   Run<Status>(
       ProviderOp::kStart, "Start(" + id + ")",
-      [this, &id](DoneStatus cb) { inner_.Start(id, std::move(cb)); },
+      [this, &id](DoneStatus cb) { inner().Start(id, std::move(cb)); },
       std::move(done));
 }
 
 void FaultInjectingProvider::Recover(const std::string& id, DoneStatus done) {
   Run<Status>(
       ProviderOp::kRecover, "Recover(" + id + ")",
-      [this, &id](DoneStatus cb) { inner_.Recover(id, std::move(cb)); },
+      [this, &id](DoneStatus cb) { inner().Recover(id, std::move(cb)); },
       std::move(done));
 }
 
@@ -170,7 +170,7 @@ void FaultInjectingProvider::DescribeStatus(
       ProviderOp::kDescribeStatus,
       "DescribeStatus(" + std::to_string(ids.size()) + " instances)",
       [this, &ids](Done<std::vector<InstanceStatus>> cb) {
-        inner_.DescribeStatus(ids, std::move(cb));
+        inner().DescribeStatus(ids, std::move(cb));
       },
       std::move(done));
 }
@@ -180,7 +180,7 @@ void FaultInjectingProvider::ListInstances(
   Run<Result<std::vector<InstanceInfo>>>(
       ProviderOp::kListInstances, "ListInstances(" + group + ")",
       [this, &group](Done<std::vector<InstanceInfo>> cb) {
-        inner_.ListInstances(group, std::move(cb));
+        inner().ListInstances(group, std::move(cb));
       },
       std::move(done));
 }
@@ -190,7 +190,7 @@ void FaultInjectingProvider::SnapshotVolumes(const std::string& id,
   Run<Result<std::vector<Snapshot>>>(
       ProviderOp::kSnapshotVolumes, "SnapshotVolumes(" + id + ")",
       [this, &id](Done<std::vector<Snapshot>> cb) {
-        inner_.SnapshotVolumes(id, std::move(cb));
+        inner().SnapshotVolumes(id, std::move(cb));
       },
       std::move(done));
 }
@@ -203,7 +203,7 @@ void FaultInjectingProvider::AttachVolume(const std::string& volume_id,
       ProviderOp::kAttachVolume,
       "AttachVolume(" + volume_id + ", " + instance_id + ", " + device + ")",
       [&, this](DoneStatus cb) {
-        inner_.AttachVolume(volume_id, instance_id, device, std::move(cb));
+        inner().AttachVolume(volume_id, instance_id, device, std::move(cb));
       },
       std::move(done));
 }
@@ -213,7 +213,7 @@ void FaultInjectingProvider::DetachVolume(const std::string& volume_id,
   Run<Status>(
       ProviderOp::kDetachVolume, "DetachVolume(" + volume_id + ")",
       [this, &volume_id](DoneStatus cb) {
-        inner_.DetachVolume(volume_id, std::move(cb));
+        inner().DetachVolume(volume_id, std::move(cb));
       },
       std::move(done));
 }
@@ -225,7 +225,7 @@ void FaultInjectingProvider::MoveAddress(const std::string& address,
       ProviderOp::kMoveAddress,
       "MoveAddress(" + address + ", " + to_instance_id + ")",
       [&, this](DoneStatus cb) {
-        inner_.MoveAddress(address, to_instance_id, std::move(cb));
+        inner().MoveAddress(address, to_instance_id, std::move(cb));
       },
       std::move(done));
 }

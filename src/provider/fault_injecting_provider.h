@@ -34,7 +34,7 @@
 
 #include "core/event_loop.h"
 #include "core/rng.h"
-#include "provider/provider.h"
+#include "provider/forwarding_provider.h"
 
 namespace lifeline {
 
@@ -76,7 +76,7 @@ struct FaultCounters {
   uint64_t delayed = 0;
 };
 
-class FaultInjectingProvider final : public Provider {
+class FaultInjectingProvider final : public ForwardingProvider {
  public:
   FaultInjectingProvider(Provider& inner, EventLoop& loop, Rng rng);
   ~FaultInjectingProvider() override;
@@ -116,9 +116,7 @@ class FaultInjectingProvider final : public Provider {
   void DetachVolume(const std::string& volume_id, DoneStatus done) override;
   void MoveAddress(const std::string& address,
                    const std::string& to_instance_id, DoneStatus done) override;
-  void SetStatusSink(StatusSink sink) override {
-    inner_.SetStatusSink(std::move(sink));
-  }
+  // SetStatusSink: forwarded untouched (ForwardingProvider).
 
  private:
   // What happens to one call, decided when it is made.
@@ -135,7 +133,6 @@ class FaultInjectingProvider final : public Provider {
            std::function<void(R)> done);
   void Deliver(Duration delay, std::function<void()> fn);
 
-  Provider& inner_;
   EventLoop& loop_;
   Rng rng_;
   std::string name_;

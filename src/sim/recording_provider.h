@@ -1,11 +1,14 @@
 // RecordingProvider: forwards to the sim provider and tells an observer of
-// every destructive call (terminate, reboot, stop, recover) and every launch
-// as it is made, with the target's ground truth at that moment.
+// every destructive call (terminate, reboot, stop, recover) as it is made,
+// with the target's ground truth at that moment. Other calls pass through.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 
+#include "provider/forwarding_provider.h"
 #include "providers/sim/sim_provider.h"
 
 namespace lifeline {
@@ -16,66 +19,34 @@ struct DestructiveCall {
   std::optional<SimTruth> truth;  // before the call
 };
 
-class RecordingProvider final : public Provider {
+class RecordingProvider final : public ForwardingProvider {
  public:
   using Observer = std::function<void(const DestructiveCall&)>;
   RecordingProvider(SimProvider& inner, Observer observer)
-      : inner_(inner), observer_(std::move(observer)) {}
+      : ForwardingProvider(inner), sim_(inner), observer_(std::move(observer)) {}
 
-  std::string_view name() const override { return "sim"; }
-  void ListZones(Done<std::vector<ZoneInfo>> d) override { inner_.ListZones(d); }
-  void Launch(const LaunchRequest& r, Done<InstanceInfo> d) override {
-    inner_.Launch(r, d);
-  }
   void Terminate(const std::string& id, DoneStatus d) override {
     Note("terminate", id);
-    inner_.Terminate(id, d);
+    ForwardingProvider::Terminate(id, std::move(d));
   }
   void Reboot(const std::string& id, DoneStatus d) override {
     Note("reboot", id);
-    inner_.Reboot(id, d);
+    ForwardingProvider::Reboot(id, std::move(d));
   }
   void Stop(const std::string& id, DoneStatus d) override {
     Note("stop", id);
-    inner_.Stop(id, d);
+    ForwardingProvider::Stop(id, std::move(d));
   }
-  void Start(const std::string& id, DoneStatus d) override { inner_.Start(id, d); }
   void Recover(const std::string& id, DoneStatus d) override {
     Note("recover", id);
-    inner_.Recover(id, d);
-  }
-  void DescribeStatus(const std::vector<std::string>& ids,
-                      Done<std::vector<InstanceStatus>> d) override {
-    inner_.DescribeStatus(ids, d);
-  }
-  void ListInstances(const std::string& g,
-                     Done<std::vector<InstanceInfo>> d) override {
-    inner_.ListInstances(g, d);
-  }
-  void SnapshotVolumes(const std::string& id,
-                       Done<std::vector<Snapshot>> d) override {
-    inner_.SnapshotVolumes(id, d);
-  }
-  void AttachVolume(const std::string& v, const std::string& i,
-                    const std::string& dev, DoneStatus d) override {
-    inner_.AttachVolume(v, i, dev, d);
-  }
-  void DetachVolume(const std::string& v, DoneStatus d) override {
-    inner_.DetachVolume(v, d);
-  }
-  void MoveAddress(const std::string& a, const std::string& i,
-                   DoneStatus d) override {
-    inner_.MoveAddress(a, i, d);
-  }
-  void SetStatusSink(StatusSink sink) override {
-    inner_.SetStatusSink(std::move(sink));
+    ForwardingProvider::Recover(id, std::move(d));
   }
 
  private:
   void Note(const char* op, const std::string& id) {
-    observer_(DestructiveCall{op, id, inner_.GroundTruth(id)});
+    observer_(DestructiveCall{op, id, sim_.GroundTruth(id)});
   }
-  SimProvider& inner_;
+  SimProvider& sim_;
   Observer observer_;
 };
 
