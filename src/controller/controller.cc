@@ -91,6 +91,8 @@ void Controller::Start() {
   if (auto v = journal_->GetValue("workflow_id_floor"); v.ok()) {
     unsigned long long floor = std::strtoull(v->c_str(), nullptr, 10);
     if (floor > next_workflow_) next_workflow_ = floor;
+  } else if (config_.first_workflow_id > next_workflow_) {
+    next_workflow_ = config_.first_workflow_id;
   }
   // Resume journaled workflows.
   auto loaded = journal_->Load();

@@ -58,6 +58,11 @@ struct ControllerConfig {
   // healing zone by zone passes through such moments).
   Duration surge_after = std::chrono::minutes(1);
   Duration surge_hold = std::chrono::minutes(5);
+  // A fresh journal numbers its workflows from here. Launch tokens derive
+  // from workflow ids, and a provider's idempotency tokens (EC2's
+  // ClientToken) outlive a lost state directory or a second Lifeline, so
+  // lifelined draws this at random; simulations keep 1 for determinism.
+  uint64_t first_workflow_id = 1;
   int max_in_flight_operations = 256;
   size_t status_batch = 1000;
   SafetyConfig safety;

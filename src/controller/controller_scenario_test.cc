@@ -329,6 +329,29 @@ TEST_F(FleetTest, ZonePanicSurgesCapacityElsewhereAndScalesBackAfterwards) {
   ExpectNoOrphans();
 }
 
+// Launch tokens derive from workflow ids; a fresh journal must not reuse
+// the ids (and so the provider-side idempotency tokens) of another one.
+TEST_F(FleetTest, AFreshJournalNumbersWorkflowsFromTheConfiguredBase) {
+  config_.first_workflow_id = 7'000'000;
+  Boot(Web(3));
+  Run(minutes(1));
+  auto token_number = [&](const std::string& id) {
+    std::string t = provider_.GroundTruth(id)->launched_by_token;  // wf-N-attempt
+    return std::stoull(t.substr(3, t.rfind('-') - 3));
+  };
+  auto ids = ActiveIds();
+  ASSERT_EQ(ids.size(), 3u);
+  for (const auto& id : ids) EXPECT_GE(token_number(id), 7'000'000u) << id;
+  // The same journal on restart continues from its own floor, whatever the
+  // configured base.
+  config_.first_workflow_id = 1;
+  Boot(Web(4));
+  Run(minutes(2));
+  ids = ActiveIds();
+  ASSERT_EQ(ids.size(), 4u);
+  for (const auto& id : ids) EXPECT_GE(token_number(id), 7'000'000u) << id;
+}
+
 TEST_F(FleetTest, FrozenFleetIsLeftAloneAndResumesWhenThawed) {
   Boot(Web(3));
   Run(minutes(3));

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <set>
 
 #include "config/config_loader.h"
@@ -109,6 +110,9 @@ Status Daemon::Build() {
   tokens_ = std::move(tokens).value();
 
   LIFELINE_RETURN_IF_ERROR(BuildProvider());
+  // Used only when the journal is fresh (see ControllerConfig).
+  config_.controller.first_workflow_id =
+      1'000'000'000ULL + std::random_device{}();
   controller_ = std::make_unique<Controller>(
       loop_, *provider_, *history_, config_.controller, journal_.get());
   LIFELINE_RETURN_IF_ERROR(BuildHeartbeats());

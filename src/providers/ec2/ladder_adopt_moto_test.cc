@@ -139,16 +139,11 @@ TEST_F(Ec2AdoptionTest, ElasticAddressMovesToTheReplacement) {
   EXPECT_FALSE(HasEvent("move.failed"));
 }
 
-// Controller-core bug (src/controller/workflow.h, Workflow::LaunchToken;
-// reported, not fixed here): launch tokens are "<workflow id>-<attempt>" and
-// workflow ids restart at wf-000001 with an empty journal (a lost state dir,
-// a second controller). EC2's ClientToken is idempotent per account and
-// region, so the fresh controller's first launch "returns" the instance the
-// earlier one launched with the same token: here an active, healthy member
-// of the group is taken as the replacement (a replacement that timed out
-// would then be cleaned up, terminating it). Run with
-// --gtest_also_run_disabled_tests to see it fail.
-TEST_F(Ec2AdoptionTest, DISABLED_FreshControllersReplacementIsANewInstance) {
+// Launch tokens are "<workflow id>-<attempt>", and EC2's ClientToken is
+// idempotent per account and region: a fresh journal (a lost state dir, a
+// second controller) must not number its workflows like the earlier one,
+// or its first launch "returns" an instance the group already runs.
+TEST_F(Ec2AdoptionTest, FreshControllersReplacementIsANewInstance) {
   Boot(ReplaceFirstSpec());
   std::vector<std::string> before = WaitSettled(3);
   ASSERT_EQ(before.size(), 3u);

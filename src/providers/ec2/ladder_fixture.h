@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -71,6 +72,9 @@ class Ec2LadderTest : public Ec2MotoTest {
     c.reconcile_interval = seconds(1);
     c.recovery_stable = seconds(1);
     c.safety.cold_start_grace = seconds(2);
+    // As lifelined does: a fresh journal numbers its workflows (and so its
+    // launch tokens, EC2 ClientTokens) from a random base.
+    c.first_workflow_id = 1'000'000'000ULL + std::random_device{}();
     // Under a loaded CI machine (sanitizers, moto in Python) the loop can
     // lag; only the daemon reports stalls, so the threshold is moot here.
     return c;
