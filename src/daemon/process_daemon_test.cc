@@ -331,13 +331,24 @@ TEST_F(ProcessDaemonTest, KillNineAndSigstopAreRecoveredWithoutDuplicates) {
   StopDaemon();
 }
 
-// An instance restarted in place faster than the heartbeat detector notices
-// the silence must be seen healthy once its new process heartbeats, and stay
-// so past its grace period: nothing else happens to it.
+// An instance that has run past its grace period and is restarted in place
+// after kill -9 faster than the heartbeat detector notices the silence must
+// be seen healthy once its new process heartbeats, and stay so past the
+// grace period that follows the restart: nothing else happens to it. (The
+// controller forgets the application's health on a restart and waits to
+// hear from it afresh; the detector, which saw no silence, must still let
+// it know.)
 TEST_F(ProcessDaemonTest, InstanceRestartedAfterKillNineStaysHealthyPastGrace) {
   StartDaemon();
   ASSERT_TRUE(WaitFor([&] { return Settled(); }, seconds(30)));
   const std::string killed = InstanceIds()[0];
+  // Older than the group's 2 s grace period, as a long-running instance is.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto i = Get("/v1/instances/" + killed);
+        return i && (*i)["age_seconds"].get<double>() > 3.0;
+      },
+      seconds(10)));
   const int killed_pid = PidOf(killed);
   ASSERT_GT(killed_pid, 0);
   uint64_t before = LastSeq();
