@@ -135,6 +135,15 @@ class InstanceObserver {
   virtual void OnInstanceAdded(const InstanceRecord& rec,
                                const GroupSpec& spec) = 0;
   virtual void OnInstanceRemoved(const std::string& instance_id) = 0;
+  // The instance was restarted in place (reboot, recover): its application
+  // health is unknown again until it is heard from within the group's grace
+  // period. A detector that reports only changes must start its record over,
+  // or a restart too quick for it to notice leaves the health unknown.
+  virtual void OnInstanceRestarted(const InstanceRecord& rec,
+                                   const GroupSpec& spec) {
+    (void)rec;
+    (void)spec;
+  }
 };
 
 // One line of the dry-run preview: what the controller would do now, why,

@@ -342,6 +342,11 @@ void Controller::RunAction(Workflow& wf) {
         r->second.app = AppHealth::kUnknown;
         r->second.app_source.clear();
         r->second.restarted_at = loop_.Now();
+        if (observer_) {
+          if (const GroupSpec* spec = group(w.group)) {
+            observer_->OnInstanceRestarted(r->second, *spec);
+          }
+        }
       }
       w.call_attempt = 0;
       w.healthy_since = MonoTime{};

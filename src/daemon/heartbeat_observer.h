@@ -27,6 +27,13 @@ class Daemon::Observer final : public InstanceObserver {
   void OnInstanceRemoved(const std::string& instance_id) override {
     (void)service_.Untrack(instance_id);
   }
+  // A fresh record: the grace period again, and the restarted process's
+  // sequence numbers accepted from the start.
+  void OnInstanceRestarted(const InstanceRecord& rec,
+                           const GroupSpec& spec) override {
+    (void)service_.Untrack(rec.info.id);
+    OnInstanceAdded(rec, spec);
+  }
 
  private:
   heartbeat::HeartbeatService& service_;
