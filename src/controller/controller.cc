@@ -65,8 +65,12 @@ void Controller::Record(EventKind kind, std::string type,
   e.message = std::move(message);
   e.rule = std::move(rule);
   e.evidence = std::move(evidence);
-  history_.Append(e);
-  if (kind == EventKind::kAlert && alert_hook_) alert_hook_(e);
+  if (kind == EventKind::kAlert && alert_hook_) {
+    history_.Append(e);
+    alert_hook_(e);
+  } else {
+    history_.Append(std::move(e));
+  }
 }
 
 // ---- start-up ---------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 #include <array>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace lifeline {
 
@@ -54,7 +57,146 @@ bool IsTerminal(WorkflowState s) {
   return s == WorkflowState::kSucceeded || s == WorkflowState::kFailed;
 }
 
+namespace {
+
+// The journal text is nlohmann's compact dump() of the object below (keys in
+// std::map order). Workflows are journaled on every step of every recovery,
+// so the common case — ASCII text — is written directly, byte for byte what
+// dump() writes; anything else goes through nlohmann (UTF-8 checks).
+class AsciiJsonWriter {
+ public:
+  explicit AsciiJsonWriter(std::string& out) : out_(out) {}
+  bool ok() const { return ok_; }
+
+  void Key(std::string_view k) {
+    out_ += first_ ? "\"" : ",\"";
+    first_ = false;
+    out_ += k;
+    out_ += "\":";
+  }
+  void String(std::string_view s) {
+    out_ += '"';
+    // Runs that need no escaping are appended whole.
+    size_t plain = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      auto u = static_cast<unsigned char>(s[i]);
+      if (u >= 0x20 && u < 0x80 && u != '"' && u != '\\') continue;
+      out_.append(s.data() + plain, i - plain);
+      plain = i + 1;
+      char c = s[i];
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\b': out_ += "\\b"; break;
+        case '\f': out_ += "\\f"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default:
+          if (u >= 0x80) {
+            ok_ = false;
+          } else if (u < 0x20) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            out_ += "\\u00";
+            out_ += kHex[u >> 4];
+            out_ += kHex[u & 0xf];
+          }
+      }
+    }
+    out_.append(s.data() + plain, s.size() - plain);
+    out_ += '"';
+  }
+  void Strings(const std::vector<std::string>& v) {
+    out_ += '[';
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) out_ += ',';
+      String(v[i]);
+    }
+    out_ += ']';
+  }
+  void Int(int v) { out_ += std::to_string(v); }
+  void Bool(bool v) { out_ += v ? "true" : "false"; }
+  // Nested objects: the caller writes the braces.
+  void Open() {
+    out_ += '{';
+    first_ = true;
+  }
+  void Close() {
+    out_ += '}';
+    first_ = false;
+  }
+  void Raw(char c) { out_ += c; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+  bool ok_ = true;
+};
+
+bool WriteAsciiWorkflowJson(const Workflow& w, std::string& out) {
+  out.reserve(512);
+  AsciiJsonWriter j(out);
+  j.Open();
+  j.Key("action");
+  j.String(ToString(w.action));
+  j.Key("approved");
+  j.Bool(w.approved);
+  j.Key("dry_run");
+  j.Bool(w.dry_run);
+  j.Key("evidence");
+  j.String(w.evidence);
+  j.Key("failure");
+  j.String(ToString(w.failure));
+  j.Key("group");
+  j.String(w.group);
+  j.Key("id");
+  j.String(w.id);
+  j.Key("instance");
+  j.String(w.instance);
+  j.Key("kind");
+  j.String(ToString(w.kind));
+  j.Key("launch_attempt");
+  j.Int(w.launch_attempt);
+  j.Key("replacement");
+  j.String(w.replacement);
+  j.Key("replacement_zone");
+  j.String(w.replacement_zone);
+  j.Key("rung");
+  j.Int(w.rung);
+  j.Key("signals");
+  j.Strings(w.signals);
+  j.Key("snapshots");
+  j.Raw('[');
+  for (size_t i = 0; i < w.snapshots.size(); ++i) {
+    const Snapshot& s = w.snapshots[i];
+    if (i) j.Raw(',');
+    j.Open();
+    j.Key("complete");
+    j.Bool(s.complete);
+    j.Key("device");
+    j.String(s.device);
+    j.Key("id");
+    j.String(s.id);
+    j.Key("volume_id");
+    j.String(s.volume_id);
+    j.Close();
+  }
+  j.Raw(']');
+  j.Key("state");
+  j.String(ToString(w.state));
+  j.Key("tried_zones");
+  j.Strings(w.tried_zones);
+  j.Key("zone");
+  j.String(w.zone);
+  j.Close();
+  return j.ok();
+}
+
+}  // namespace
+
 std::string WorkflowToJson(const Workflow& w) {
+  std::string fast;
+  if (WriteAsciiWorkflowJson(w, fast)) return fast;
   nlohmann::json j;
   j["id"] = w.id;
   j["kind"] = ToString(w.kind);
