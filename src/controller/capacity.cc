@@ -95,6 +95,7 @@ void Controller::Reconcile(const std::string& name) {
   int have = serving + launching;
   int desired = g->spec.desired;
   ReconcileWarmPool(*g);
+  ReconcileAddresses(*g);
   if (have < desired) {
     int wanted = desired - have;
     if (held > 0 && g->spec.max > 0) {

@@ -232,6 +232,7 @@ void Controller::Adopt(const std::string& group) {
       ++adopted;
     }
     g->adopted = true;
+    LoadLeftAddresses(*g);
     Record(EventKind::kObservation, "group.adopted", group, "", "",
            "found " + std::to_string(adopted) + " existing instance(s)");
     // Resume workflows of this group now that instances are known.

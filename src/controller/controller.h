@@ -261,6 +261,11 @@ class Controller {
     MonoTime rebalance_after{};
     // Zone-panic surge (capacity.cc): no scale-in of surplus before this.
     MonoTime surge_hold_until{};
+    // Elastic addresses (addresses.cc): left behind by lost instances, to
+    // be attached again; one move at a time; a failed move waits.
+    std::set<std::string> left_addresses;
+    bool address_move_in_flight = false;
+    MonoTime address_after{};
     int in_recovery = 0;
     bool reconcile_posted = false;
     bool adopted = false;
@@ -338,6 +343,11 @@ class Controller {
   // Warm pools: keep spec.warm_pool.min_size standbys per launchable zone
   // (at most max_prepared in all), drop broken ones.
   void ReconcileWarmPool(GroupRuntime& g);
+  // addresses.cc: group-owned and left-behind elastic addresses.
+  void ReconcileAddresses(GroupRuntime& g);
+  void LeaveAddresses(GroupRuntime& g, const InstanceRecord& rec);
+  void PersistLeftAddresses(const GroupRuntime& g);
+  void LoadLeftAddresses(GroupRuntime& g);
   void StartStandbyLaunch(GroupRuntime& g, const std::string& zone);
   void PersistStandbys(const GroupRuntime& g);
   // recovery.cc: a replacement takes a ready standby of `zone` if there is

@@ -352,6 +352,41 @@ TEST_F(FleetTest, AFreshJournalNumbersWorkflowsFromTheConfiguredBase) {
   for (const auto& id : ids) EXPECT_GE(token_number(id), 7'000'000u) << id;
 }
 
+TEST_F(FleetTest, GroupOwnedAddressIsAttachedToOneInstance) {
+  ASSERT_TRUE(provider_.CreateAddress("203.0.113.10", "").ok());
+  GroupSpec g = Web(3);
+  g.addresses = {"203.0.113.10"};
+  Boot(g);
+  Run(minutes(3));
+  auto owner = provider_.AddressOwner("203.0.113.10");
+  ASSERT_TRUE(owner.has_value());
+  auto ids = ActiveIds();
+  EXPECT_NE(std::find(ids.begin(), ids.end(), *owner), ids.end()) << *owner;
+  EXPECT_TRUE(HasEvent("address.attached", *owner));
+}
+
+TEST_F(FleetTest, LostInstancesAddressMovesToTheInstanceThatRestoresCapacity) {
+  Boot(Web(3));
+  Run(minutes(3));
+  auto before = ActiveIds();
+  ASSERT_EQ(before.size(), 3u);
+  const std::string victim = before.front();
+  ASSERT_TRUE(provider_.CreateAddress("203.0.113.20", victim).ok());
+  Boot(Web(3));  // the same journal: adoption learns the address
+  Run(minutes(1));
+  ASSERT_TRUE(provider_.TerminateBehindBack(victim).ok());
+  Run(minutes(3));
+  auto after = ActiveIds();
+  ASSERT_EQ(after.size(), 3u);
+  std::string fresh;
+  for (const auto& id : after) {
+    if (std::find(before.begin(), before.end(), id) == before.end()) fresh = id;
+  }
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_EQ(provider_.AddressOwner("203.0.113.20"), fresh);
+  EXPECT_TRUE(HasEvent("address.left", victim));
+}
+
 TEST_F(FleetTest, FrozenFleetIsLeftAloneAndResumesWhenThawed) {
   Boot(Web(3));
   Run(minutes(3));

@@ -69,6 +69,7 @@ void Controller::StartRecovery(InstanceRecord& rec) {
            "instance was terminated outside Lifeline; a new one restores "
            "the group's capacity",
            "lost");
+    LeaveAddresses(*g, rec);
     std::string group = rec.info.group;
     RemoveInstance(rec.info.id);
     ScheduleReconcile(group);

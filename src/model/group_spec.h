@@ -96,9 +96,8 @@ struct GroupSpec {
   int max = 0;
   std::vector<std::string> zones;
   LaunchSpec launch;
-  // Elastic addresses the group owns, for the record only: the controller
-  // moves the addresses an instance holds (InstanceInfo::addresses) to its
-  // replacement, and attaches none from this list.
+  // Elastic addresses the group owns; each is kept attached to one ready
+  // instance (controller/addresses.cc).
   std::vector<std::string> addresses;
 
   // Failures other than "terminated" are ignored this long after launch.

@@ -164,13 +164,9 @@ TEST_F(Ec2AdoptionTest, FreshControllersReplacementIsANewInstance) {
       << "the replacement " << rep << " is one of the group's own instances";
 }
 
-// Controller-core gap (src/controller/recovery.cc, StartRecovery: a kLost
-// instance is dropped and capacity restored by a plain launch; reported,
-// not fixed here): the elastic address of an instance terminated behind
-// Lifeline's back stays allocated but is not moved to the new instance,
-// although the controller knows it (adopted with it). Run with
-// --gtest_also_run_disabled_tests to see it fail.
-TEST_F(Ec2AdoptionTest, DISABLED_LostInstancesAddressMovesToTheNewInstance) {
+// The elastic address of an instance terminated behind Lifeline's back
+// (known from adoption) moves to the instance that restores the capacity.
+TEST_F(Ec2AdoptionTest, LostInstancesAddressMovesToTheNewInstance) {
   Boot(WebSpec());
   std::vector<std::string> before = WaitSettled(3);
   ASSERT_EQ(before.size(), 3u);
@@ -206,11 +202,9 @@ TEST_F(Ec2AdoptionTest,
   EXPECT_EQ(AddressHolder(ip), rep);
 }
 
-// Controller-core gap (reported, not fixed here): GroupSpec::addresses
-// ("elastic addresses the group owns; each is kept attached to one
-// instance", config key groups[].addresses) is parsed but the controller
-// never attaches them.
-TEST_F(Ec2AdoptionTest, DISABLED_GroupOwnedAddressIsKeptAttached) {
+// GroupSpec::addresses (config key groups[].addresses): an address the group
+// owns is attached to one of its instances.
+TEST_F(Ec2AdoptionTest, GroupOwnedAddressIsKeptAttached) {
   const std::string ip = Aws("allocate-address --domain vpc --query PublicIp");
   GroupSpec spec = WebSpec();
   spec.addresses = {ip};
