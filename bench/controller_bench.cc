@@ -78,6 +78,7 @@ ControllerConfig FleetControllerConfig() {
   ControllerConfig c;
   c.status_poll_interval = Duration::zero();  // the sim pushes changes
   c.reconcile_interval = std::chrono::minutes(10);
+  c.inventory_interval = Duration::zero();  // no address bookkeeping here
   c.max_in_flight_operations = 1 << 30;
   c.safety.fleet_actions_per_minute = 1e9;
   c.safety.fleet_burst = 1e9;

@@ -185,13 +185,16 @@ Status ParseController(const YamlReader& r, const YAML::Node& n,
   const std::string p = "controller";
   LIFELINE_RETURN_IF_ERROR(r.Map(
       n, p,
-      {"status_poll_interval", "reconcile_interval", "heartbeat_settle",
+      {"status_poll_interval", "reconcile_interval", "inventory_interval",
+       "heartbeat_settle",
        "recovery_stable", "surge_after", "surge_hold", "max_in_flight_operations",
        "status_batch", "seed"}));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "status_poll_interval", &c->status_poll_interval, kDur));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "reconcile_interval", &c->reconcile_interval, kDur));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Opt(n, p, "inventory_interval", &c->inventory_interval, kDur));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "heartbeat_settle", &c->heartbeat_settle, kDur));
   LIFELINE_RETURN_IF_ERROR(

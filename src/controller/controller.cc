@@ -157,6 +157,11 @@ void Controller::Start() {
       if (alive.lock()) ReconcileTick();
     });
   }
+  if (config_.inventory_interval > Duration::zero()) {
+    loop_.RunAfter(config_.inventory_interval, [this, alive] {
+      if (alive.lock()) InventoryTick();
+    });
+  }
 }
 
 void Controller::ReconcileTick() {

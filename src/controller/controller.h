@@ -43,6 +43,10 @@ struct ControllerConfig {
   Duration status_poll_interval = std::chrono::seconds(10);
   // Safety-net reconciliation of every group, besides the event-driven one.
   Duration reconcile_interval = std::chrono::seconds(30);
+  // Listing every group's instances, to learn the elastic addresses they
+  // hold now (status polls carry none); zero turns it off (the largest
+  // simulations).
+  Duration inventory_interval = std::chrono::minutes(5);
   // A failure that rests on application-level signals (heartbeats, agents,
   // probes) waits this long before the first decision, so that correlated
   // failures (a partition, a bad health-check deploy) are seen as such.
@@ -286,6 +290,9 @@ class Controller {
   void Adopt(const std::string& group);
   void ReconcileTick();
   void PollStatus();
+  // inventory.cc: addresses learned after launch.
+  void InventoryTick();
+  void RefreshInventory(const std::string& group);
   void ScheduleEvaluation();
   void EvaluateSafety();
   GroupRuntime* Runtime(const std::string& group);

@@ -387,6 +387,26 @@ TEST_F(FleetTest, LostInstancesAddressMovesToTheInstanceThatRestoresCapacity) {
   EXPECT_TRUE(HasEvent("address.left", victim));
 }
 
+TEST_F(FleetTest, AddressAssociatedAfterLaunchIsLearnedAndFollowsTheInstance) {
+  Boot(Web(3));
+  Run(minutes(3));
+  auto before = ActiveIds();
+  ASSERT_EQ(before.size(), 3u);
+  const std::string victim = before.front();
+  ASSERT_TRUE(provider_.CreateAddress("203.0.113.30", victim).ok());
+  EXPECT_TRUE(controller_->instance(victim)->info.addresses.empty());
+  Run(config_.inventory_interval + seconds(10));
+  EXPECT_EQ(controller_->instance(victim)->info.addresses,
+            std::vector<std::string>{"203.0.113.30"});
+  EXPECT_TRUE(HasEvent("instance.addresses", victim));
+  ASSERT_TRUE(provider_.TerminateBehindBack(victim).ok());
+  Run(minutes(3));
+  auto owner = provider_.AddressOwner("203.0.113.30");
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(std::find(before.begin(), before.end(), *owner), before.end())
+      << "expected the new instance to hold it, not " << *owner;
+}
+
 TEST_F(FleetTest, FrozenFleetIsLeftAloneAndResumesWhenThawed) {
   Boot(Web(3));
   Run(minutes(3));

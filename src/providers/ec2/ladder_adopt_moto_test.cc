@@ -183,12 +183,10 @@ TEST_F(Ec2AdoptionTest, LostInstancesAddressMovesToTheNewInstance) {
   EXPECT_EQ(AddressHolder(ip), rep);
 }
 
-// Controller-core gap (reported, not fixed here): an elastic address
-// associated after Lifeline launched the instance is never learned (only
-// adoption reads addresses; status polls carry none), so the replace rung
-// does not move it.
+// An elastic address associated after launch is learned by the inventory
+// refresh and moves with the instance's replacement.
 TEST_F(Ec2AdoptionTest,
-       DISABLED_AddressAssociatedAfterLaunchMovesToReplacement) {
+       AddressAssociatedAfterLaunchMovesToReplacement) {
   Boot(ReplaceFirstSpec());
   std::vector<std::string> before = WaitSettled(3);
   ASSERT_EQ(before.size(), 3u);

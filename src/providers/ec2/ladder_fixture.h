@@ -70,6 +70,7 @@ class Ec2LadderTest : public Ec2MotoTest {
     ControllerConfig c;
     c.status_poll_interval = milliseconds(250);
     c.reconcile_interval = seconds(1);
+    c.inventory_interval = seconds(1);
     c.recovery_stable = seconds(1);
     c.safety.cold_start_grace = seconds(2);
     // As lifelined does: a fresh journal numbers its workflows (and so its
