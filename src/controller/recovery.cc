@@ -255,6 +255,10 @@ void Controller::Decide(Workflow& wf) {
   SafetyRequest req;
   req.action = wf.action;
   req.is_terminate_only = wf.kind == WorkflowKind::kScaleIn;
+  req.starts_stopped = wf.kind == WorkflowKind::kRecovery &&
+                       wf.action == RecoveryAction::kReboot &&
+                       it->second.info.lifecycle == Lifecycle::kStopped &&
+                       !it->second.stopped_by_us;
   req.group = wf.group;
   req.zone = wf.zone;
   req.instance = wf.instance;

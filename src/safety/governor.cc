@@ -239,9 +239,9 @@ SafetyDecision SafetyGovernor::Decide(const SafetyRequest& r, bool consume) {
                  stall_until_ - now);
   }
   // Cleanup terminates (scale-in, failed replacements) remove capacity that
-  // is not serving; they still need freeze/budget checks but not panic or
-  // agreement.
-  if (!r.is_terminate_only) {
+  // is not serving, and starting a stopped instance destroys nothing; they
+  // still need freeze/budget checks but not panic or agreement.
+  if (!r.is_terminate_only && !r.starts_stopped) {
     if (partitioned_) {
       return defer("partition",
                    "every zone looks unhealthy at once; assuming the observer "

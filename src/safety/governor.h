@@ -57,6 +57,10 @@ std::string_view ToString(SafetyVerdict v);
 struct SafetyRequest {
   RecoveryAction action = RecoveryAction::kReplace;  // or kReboot...
   bool is_terminate_only = false;  // scale-in / cleanup terminate
+  // Start of an instance that is stopped (the reboot rung of a stopped
+  // instance): it serves nothing and nothing is destroyed, so a mass stop
+  // (a host reboot under the process provider) is not held by panic.
+  bool starts_stopped = false;
   std::string group;
   std::string zone;
   std::string instance;

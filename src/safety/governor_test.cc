@@ -169,5 +169,21 @@ TEST_F(GovernorTest, ScaleInTerminatesSkipPanicButNotFreeze) {
   EXPECT_EQ(gov_.Decide(r).rule, "freeze");
 }
 
+// A host reboot stops every local process at once: starting them again
+// destroys nothing, so panic does not hold it; freeze and budgets still do.
+TEST_F(GovernorTest, StartingStoppedInstancesSkipsPanicButNotFreezeOrBudget) {
+  gov_.UpdateGroupHealth("web", 10, 10);
+  gov_.Evaluate();
+  SafetyRequest r = Req();
+  r.action = RecoveryAction::kReboot;
+  EXPECT_EQ(gov_.Decide(r).rule, "panic");
+  r.starts_stopped = true;
+  EXPECT_TRUE(gov_.Decide(r).allowed());
+  EXPECT_TRUE(gov_.Decide(r).allowed());
+  EXPECT_EQ(gov_.Decide(r).rule, "budget");  // burst 2
+  gov_.SetFleetFrozen(true);
+  EXPECT_EQ(gov_.Decide(r).rule, "freeze");
+}
+
 }  // namespace
 }  // namespace lifeline
