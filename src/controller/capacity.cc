@@ -77,13 +77,13 @@ void Controller::Reconcile(const std::string& name) {
   // Unhealthy instances of a zone alone in panic are held from repair:
   // they count against desired yet serve nothing, so the group surges
   // their capacity into its other zones (never above spec.max).
-  // Any panic around the group, or a recent stall of Lifeline itself, keeps
-  // a surge in place: its scale-in is discretionary and waits for calm.
+  // Any panic in the fleet (another group's may be the observer's mistake
+  // too), or a recent stall of Lifeline itself, keeps a surge in place: its
+  // scale-in is discretionary and waits for calm.
   int held = 0;
-  bool panic = governor_.stalled();
+  bool panic = governor_.stalled() || governor_.AnyPanic();
   std::vector<std::string> panicking;
   for (const auto& [z, c] : g->zones) {
-    panic = panic || governor_.InPanic(name, z);
     if (c.unhealthy > 0 &&
         governor_.OnlyZoneInPanic(name, z, config_.surge_after)) {
       held += c.unhealthy;

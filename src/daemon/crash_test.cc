@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -71,6 +72,11 @@ class CrashTest : public ::testing::Test {
   }
   void TearDown() override {
     StopDaemon(SIGKILL);
+    if (HasFailure()) {
+      std::ifstream log(dir_ + "/lifelined.log");
+      std::string text((std::istreambuf_iterator<char>(log)), {});
+      std::printf("---- lifelined.log ----\n%s\n", text.c_str());
+    }
     for (int pid : MarkedProcesses(marker_)) ::kill(pid, SIGKILL);
     std::filesystem::remove_all(dir_);
   }
@@ -175,13 +181,19 @@ TEST_F(CrashTest, KillNineMidReplacementResumesWithoutDuplicatesOrOrphans) {
       std::chrono::seconds(90), std::chrono::milliseconds(50)))
       << "workflows " << Journal().size() << ", processes "
       << MarkedProcesses(marker_).size();
-  // Exactly one replacement was ever launched (records are never reused).
-  EXPECT_EQ(InstancesCreated(), uint64_t{4});
+  // One replacement, launched with the workflow's token. When the kill
+  // lands inside the provider's Launch, the instance number it had taken is
+  // spent on a launch that never completed (no process is left of it: the
+  // count of marked processes above is 3) and the resumed workflow's launch
+  // takes the next one: 4 or 5 numbers, never a second running replacement.
+  uint64_t created = InstancesCreated();
+  EXPECT_GE(created, uint64_t{4});
+  EXPECT_LE(created, uint64_t{5});
   // Stable: nothing else is launched or left running over a few polls.
   EXPECT_FALSE(WaitFor([&] { return MarkedProcesses(marker_).size() != 3; },
                        std::chrono::seconds(3),
                        std::chrono::milliseconds(100)));
-  EXPECT_EQ(InstancesCreated(), uint64_t{4});
+  EXPECT_EQ(InstancesCreated(), created);
   StopDaemon(SIGTERM);
 }
 

@@ -190,6 +190,17 @@ bool SafetyGovernor::InPanic(const std::string& group,
   return g != groups_.end() && g->second.panic;
 }
 
+bool SafetyGovernor::AnyPanic() const {
+  if (fleet_panic_ || partitioned_) return true;
+  for (const auto& [name, z] : zones_) {
+    if (z.panic) return true;
+  }
+  for (const auto& [name, g] : groups_) {
+    if (g.panic) return true;
+  }
+  return false;
+}
+
 bool SafetyGovernor::OnlyZoneInPanic(const std::string& group,
                                      const std::string& zone,
                                      Duration for_at_least) const {

@@ -127,6 +127,8 @@ class SafetyGovernor {
   bool partitioned() const { return partitioned_; }
   // Within the stall rule's window after a stall of Lifeline's own loop.
   bool stalled() const { return clock_.Now() < stall_until_; }
+  // Any panic anywhere (fleet, a zone, a group) or a partition.
+  bool AnyPanic() const;
 
   // Decides, and on kAllow consumes the budgets unless `consume` is false
   // (the dry-run preview asks without spending).
