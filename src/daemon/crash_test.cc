@@ -2,7 +2,6 @@
 // workflow resumes from the store's journal, with no duplicate launch and
 // no orphan. Runs the real binary on the process provider; instances are
 // /bin/sleep processes marked by a unique argument.
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -18,35 +17,11 @@
 
 #include "controller/workflow.h"
 #include "core/clock.h"
+#include "daemon/lifelined_process.h"
 #include "store/sqlite_store.h"
 
 namespace lifeline {
 namespace {
-
-// Pids of live (not zombie) processes whose cmdline is "sleep <marker>".
-std::set<int> MarkedProcesses(const std::string& marker) {
-  std::set<int> pids;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return pids;
-  while (dirent* e = ::readdir(d)) {
-    int pid = std::atoi(e->d_name);
-    if (pid <= 0) continue;
-    std::string base = std::string("/proc/") + e->d_name;
-    std::ifstream cmd(base + "/cmdline");
-    std::string text((std::istreambuf_iterator<char>(cmd)), {});
-    if (text.find(std::string("\0", 1) + marker) == std::string::npos) continue;
-    std::ifstream stat(base + "/stat");
-    std::string s((std::istreambuf_iterator<char>(stat)), {});
-    size_t paren = s.rfind(')');
-    if (paren != std::string::npos && paren + 2 < s.size() &&
-        s[paren + 2] == 'Z') {
-      continue;
-    }
-    pids.insert(pid);
-  }
-  ::closedir(d);
-  return pids;
-}
 
 class CrashTest : public ::testing::Test {
  protected:
@@ -82,25 +57,10 @@ class CrashTest : public ::testing::Test {
   }
 
   void StartDaemon() {
-    std::string log = dir_ + "/lifelined.log";
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execl(LIFELINED_PATH, "lifelined", "--config", config_.c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
+    pid_ = SpawnLifelined(config_, dir_ + "/lifelined.log");
+    ASSERT_GT(pid_, 0);
   }
-  void StopDaemon(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void StopDaemon(int sig) { StopLifelined(pid_, sig); }
 
   template <class Pred>
   bool WaitFor(Pred pred, Duration limit, Duration every) {

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "daemon/lifelined_process.h"
 #include "providers/ec2/http.h"
 #include "providers/ec2/moto_server.h"
 
@@ -124,31 +125,16 @@ class Ec2DaemonTest : public ::testing::Test {
   }
 
   void StartDaemon() {
-    std::string log = dir_ + "/lifelined.log";
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      // Credentials as an operator would export them for the emulator.
-      ::setenv("AWS_ACCESS_KEY_ID", "test", 1);
-      ::setenv("AWS_SECRET_ACCESS_KEY", "test", 1);
-      ::unsetenv("AWS_SESSION_TOKEN");
-      ::unsetenv("AWS_PROFILE");
-      ::setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-      ::execl(LIFELINED_PATH, "lifelined", "--config", config_.c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
+    // Credentials as an operator would export them for the emulator.
+    pid_ = SpawnLifelined(config_, dir_ + "/lifelined.log",
+                          {{"AWS_ACCESS_KEY_ID", "test"},
+                           {"AWS_SECRET_ACCESS_KEY", "test"},
+                           {"AWS_SESSION_TOKEN", nullptr},
+                           {"AWS_PROFILE", nullptr},
+                           {"AWS_EC2_METADATA_DISABLED", "true"}});
+    ASSERT_GT(pid_, 0);
   }
-  void StopDaemon(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void StopDaemon(int sig) { StopLifelined(pid_, sig); }
   bool DaemonAlive() {
     return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
   }

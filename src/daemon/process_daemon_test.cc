@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "daemon/lifelined_process.h"
 
 namespace lifeline {
 namespace {
@@ -41,26 +42,6 @@ constexpr int kInstances = 4;
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-// Pids of live (not zombie, not exiting) processes whose command line
-// carries `marker` as an argument.
-std::set<int> MarkedProcesses(const std::string& marker) {
-  std::set<int> pids;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    std::string name = e.path().filename().string();
-    int pid = std::atoi(name.c_str());
-    if (pid <= 0) continue;
-    std::string cmd = ReadAll(e.path().string() + "/cmdline");
-    if (cmd.find(std::string("\0", 1) + marker) == std::string::npos) continue;
-    std::string stat = ReadAll(e.path().string() + "/stat");
-    size_t paren = stat.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= stat.size()) continue;
-    char state = stat[paren + 2];
-    if (state == 'Z' || state == 'X') continue;
-    pids.insert(pid);
-  }
-  return pids;
 }
 
 int FreePort(int type) {
@@ -136,25 +117,10 @@ class ProcessDaemonTest : public ::testing::Test {
   }
 
   void StartDaemon() {
-    std::string log = dir_ + "/lifelined.log";
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execl(LIFELINED_PATH, "lifelined", "--config", config_.c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
+    pid_ = SpawnLifelined(config_, dir_ + "/lifelined.log");
+    ASSERT_GT(pid_, 0);
   }
-  void StopDaemon() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void StopDaemon() { StopLifelined(pid_, SIGKILL); }
 
   template <class Pred>
   bool WaitFor(Pred pred, Duration limit) {
