@@ -67,6 +67,9 @@ struct ControllerConfig {
   // ClientToken) outlive a lost state directory or a second Lifeline, so
   // lifelined draws this at random; simulations keep 1 for determinism.
   uint64_t first_workflow_id = 1;
+  // A provider call waits until its step is journaled; while the journal
+  // refuses writes, the write is retried this often.
+  Duration journal_retry = std::chrono::seconds(1);
   int max_in_flight_operations = 256;
   size_t status_batch = 1000;
   SafetyConfig safety;
@@ -325,7 +328,14 @@ class Controller {
   // A freeze stops in-flight workflows before their next destructive call.
   bool HoldIfFrozen(Workflow& wf);
   void ArmTimer(Workflow& wf, Duration delay, std::function<void(Workflow&)> fn);
-  void Persist(const Workflow& wf);
+  // Journals `wf`; on failure marks it journal_behind and raises an alert
+  // (once per failing stretch). Returns whether the write succeeded.
+  bool Persist(Workflow& wf);
+  // Whether a provider call of `wf` may be issued: its journal record and
+  // the reservation of its id (launch tokens derive from it) are durable.
+  // Retries a failed write first.
+  bool JournalCaughtUp(Workflow& wf);
+  bool ReserveWorkflowIds(const std::string& group);
   Workflow& NewWorkflow(WorkflowKind kind, const std::string& group);
   Duration Backoff(const GroupSpec& spec, int attempt);
 
@@ -380,6 +390,7 @@ class Controller {
   std::map<std::string, Workflow> workflows_;
   uint64_t next_workflow_ = 1;
   uint64_t reserved_workflows_ = 0;  // ids below this are reserved
+  bool reservation_behind_ = false;  // the last reservation write failed
 
   bool started_ = false;
   bool ready_ = false;

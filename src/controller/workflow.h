@@ -75,6 +75,8 @@ struct Workflow {
   uint64_t epoch = 0;            // bumps on every state change
   MonoTime healthy_since{};      // verifying: healthy since (zero: not)
   bool journaled = true;         // false until its first journal write
+  bool journal_behind = false;   // the last journal write of it failed
+  uint64_t number = 0;           // the numeric part of id (0: unknown)
   std::string last_defer_rule;
 
   std::string LaunchToken() const {

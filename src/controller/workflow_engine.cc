@@ -8,23 +8,35 @@
 
 namespace lifeline {
 
+bool Controller::ReserveWorkflowIds(const std::string& group) {
+  const uint64_t floor = next_workflow_ + 1024;
+  Status s = journal_->PutValue("workflow_id_floor", std::to_string(floor));
+  if (!s.ok()) {
+    if (!reservation_behind_) {
+      Record(EventKind::kAlert, "journal.write_failed", group, "", "",
+             "could not reserve workflow ids: " + s.ToString() +
+                 "; provider calls of new workflows wait until it can");
+    }
+    reservation_behind_ = true;
+    return false;
+  }
+  reserved_workflows_ = floor;
+  reservation_behind_ = false;
+  return true;
+}
+
 Workflow& Controller::NewWorkflow(WorkflowKind kind, const std::string& group) {
   // Workflow ids (and so launch tokens) must never repeat, not even after a
-  // restart: ids are reserved in blocks recorded in the journal first.
-  if (next_workflow_ >= reserved_workflows_) {
-    reserved_workflows_ = next_workflow_ + 1024;
-    Status s = journal_->PutValue("workflow_id_floor",
-                                  std::to_string(reserved_workflows_));
-    if (!s.ok()) {
-      Record(EventKind::kAlert, "journal.write_failed", group, "", "",
-             "could not reserve workflow ids: " + s.ToString());
-    }
-  }
+  // restart: ids are reserved in blocks recorded in the journal first. A
+  // workflow whose id is not yet reserved durably may be created, but
+  // issues no provider call until it is (JournalCaughtUp).
+  if (next_workflow_ >= reserved_workflows_) (void)ReserveWorkflowIds(group);
   char buf[32];
   std::snprintf(buf, sizeof buf, "wf-%06llu",
-                static_cast<unsigned long long>(next_workflow_++));
+                static_cast<unsigned long long>(next_workflow_));
   Workflow& wf = workflows_[buf];
   wf.id = buf;
+  wf.number = next_workflow_++;
   wf.journaled = false;
   wf.kind = kind;
   wf.group = group;
@@ -32,12 +44,30 @@ Workflow& Controller::NewWorkflow(WorkflowKind kind, const std::string& group) {
   return wf;
 }
 
-void Controller::Persist(const Workflow& wf) {
+bool Controller::Persist(Workflow& wf) {
   Status s = journal_->Save(wf);
   if (!s.ok()) {
-    Record(EventKind::kAlert, "journal.write_failed", wf.group, wf.zone,
-           wf.instance, "could not journal " + wf.id + ": " + s.ToString());
+    if (!wf.journal_behind) {
+      Record(EventKind::kAlert, "journal.write_failed", wf.group, wf.zone,
+             wf.instance,
+             "could not journal " + wf.id + ": " + s.ToString() +
+                 "; its next provider call waits until the journal has it");
+    }
+    wf.journal_behind = true;
+    return false;
   }
+  wf.journal_behind = false;
+  return true;
+}
+
+bool Controller::JournalCaughtUp(Workflow& wf) {
+  if (wf.journal_behind && !Persist(wf)) return false;
+  // Ids at or past the durable reservation could repeat after a restart.
+  if (wf.number != 0 && wf.number >= reserved_workflows_ &&
+      !ReserveWorkflowIds(wf.group)) {
+    return false;
+  }
+  return true;
 }
 
 Duration Controller::Backoff(const GroupSpec& spec, int attempt) {
@@ -85,6 +115,15 @@ void Controller::ArmTimer(Workflow& wf, Duration delay,
 void Controller::Call(Workflow& wf, const std::string& what,
                       std::function<void(Provider::DoneStatus)> start,
                       std::function<void(Workflow&, Status)> on_done) {
+  // Journal first: a provider call whose step is not durably recorded
+  // could be repeated (or orphaned) by a restarted Lifeline.
+  if (!JournalCaughtUp(wf)) {
+    ArmTimer(wf, config_.journal_retry,
+             [this, what, start, on_done](Workflow& w) {
+               Call(w, what, start, on_done);
+             });
+    return;
+  }
   std::weak_ptr<bool> alive = alive_;
   std::string id = wf.id;
   uint64_t epoch = wf.epoch;
@@ -100,9 +139,9 @@ void Controller::Call(Workflow& wf, const std::string& what,
         auto it = workflows_.find(id);
         if (it == workflows_.end() || it->second.epoch != epoch) return;
         Workflow& w = it->second;
-        Record(EventKind::kAction, st.ok() ? "action.succeeded" : "action.failed",
-               w.group, w.zone, w.instance,
-               what + (st.ok() ? ": ok" : ": " + st.ToString()), "",
+        Record(EventKind::kAction,
+               st.ok() ? "action.succeeded" : "action.failed", w.group, w.zone,
+               w.instance, what + (st.ok() ? ": ok" : ": " + st.ToString()), "",
                {{"workflow", w.id}});
         on_done(w, st);
       });
@@ -125,8 +164,10 @@ bool Controller::HoldIfFrozen(Workflow& wf) {
 void Controller::RetryLater(Workflow& wf, const Status& why) {
   ++wf.call_attempt;
   const GroupSpec* spec = group(wf.group);
-  Duration delay = spec ? Backoff(*spec, wf.call_attempt) : std::chrono::seconds(5);
-  if (why.retry_after() && *why.retry_after() > delay) delay = *why.retry_after();
+  Duration delay =
+      spec ? Backoff(*spec, wf.call_attempt) : std::chrono::seconds(5);
+  if (why.retry_after() && *why.retry_after() > delay)
+    delay = *why.retry_after();
   Record(EventKind::kDecision, "workflow.retry", wf.group, wf.zone, wf.instance,
          std::string(ToString(wf.state)) + " will be retried in " +
              FormatDuration(delay) + " (attempt " +
@@ -135,7 +176,8 @@ void Controller::RetryLater(Workflow& wf, const Status& why) {
   ArmTimer(wf, delay, [this](Workflow& w) { Step(w); });
 }
 
-void Controller::Finish(Workflow& wf, bool success, const std::string& message) {
+void Controller::Finish(Workflow& wf, bool success,
+                        const std::string& message) {
   if (wf.timer != EventLoop::kNoTimer) loop_.Cancel(wf.timer);
   GroupRuntime* g = Runtime(wf.group);
   if (g) {
@@ -154,9 +196,10 @@ void Controller::Finish(Workflow& wf, bool success, const std::string& message) 
            success ? "recovery.succeeded" : "recovery.failed", wf.group,
            wf.zone, wf.instance, message, "", {{"workflow", wf.id}});
   } else {
-    Record(EventKind::kDecision,
-           std::string(ToString(wf.kind)) + (success ? ".succeeded" : ".failed"),
-           wf.group, wf.zone, wf.instance, message, "", {{"workflow", wf.id}});
+    Record(
+        EventKind::kDecision,
+        std::string(ToString(wf.kind)) + (success ? ".succeeded" : ".failed"),
+        wf.group, wf.zone, wf.instance, message, "", {{"workflow", wf.id}});
   }
   for (const std::string* id : {&wf.instance, &wf.replacement}) {
     auto it = instances_.find(*id);
@@ -172,7 +215,8 @@ void Controller::Finish(Workflow& wf, bool success, const std::string& message) 
   // is looked at again.
   auto it = instances_.find(subject);
   if (it != instances_.end() && it->second.workflow.empty() &&
-      it->second.verdict.unhealthy && it->second.role == InstanceRole::kActive) {
+      it->second.verdict.unhealthy &&
+      it->second.role == InstanceRole::kActive) {
     StartRecovery(it->second);
   }
   if (g) ScheduleReconcile(group);
@@ -189,10 +233,11 @@ void Controller::Step(Workflow& wf) {
       RunAction(wf);
       return;
     case WorkflowState::kVerifying: {
-      Duration verify = group(wf.group)->ladder.For(wf.failure)[wf.rung].timeout;
+      Duration verify =
+          group(wf.group)->ladder.For(wf.failure)[wf.rung].timeout;
       ArmTimer(wf, verify, [this](Workflow& x) {
-        RungFailed(x, "not healthy in time after " +
-                          std::string(ToString(x.action)));
+        RungFailed(
+            x, "not healthy in time after " + std::string(ToString(x.action)));
       });
       auto it = instances_.find(wf.instance);
       if (it != instances_.end()) OnHealthChangedDuringWorkflow(it->second);
@@ -202,8 +247,10 @@ void Controller::Step(Workflow& wf) {
       StartReplace(wf);
       return;
     case WorkflowState::kLaunching:
-      if (wf.kind == WorkflowKind::kLaunch) RunLaunch(wf);
-      else LaunchReplacement(wf);
+      if (wf.kind == WorkflowKind::kLaunch)
+        RunLaunch(wf);
+      else
+        LaunchReplacement(wf);
       return;
     case WorkflowState::kAwaitingReplacement:
       ArmTimer(wf, group(wf.group)->replacement_timeout,
@@ -215,15 +262,18 @@ void Controller::Step(Workflow& wf) {
       MoveResources(wf);
       return;
     case WorkflowState::kTerminatingOld:
-      if (wf.kind == WorkflowKind::kScaleIn) RunScaleIn(wf);
-      else TerminateOld(wf);
+      if (wf.kind == WorkflowKind::kScaleIn)
+        RunScaleIn(wf);
+      else
+        TerminateOld(wf);
       return;
     case WorkflowState::kCleaningUp:
       CleanUpReplacement(wf);
       return;
     case WorkflowState::kSucceeded:
     case WorkflowState::kFailed:
-      Finish(wf, wf.state == WorkflowState::kSucceeded, "resumed finished workflow");
+      Finish(wf, wf.state == WorkflowState::kSucceeded,
+             "resumed finished workflow");
       return;
   }
 }
