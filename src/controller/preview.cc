@@ -7,7 +7,9 @@
 namespace lifeline {
 
 std::vector<PlannedAction> Controller::Preview() {
-  EvaluateSafety();
+  // Read-only: the governor's view is the one the controller's own
+  // evaluations (posted on every health change) keep current. Evaluating
+  // here would let a GET record panic alerts and move hysteresis timing.
   std::vector<PlannedAction> out;
   for (const auto& [id, wf] : workflows_) {
     PlannedAction p;
@@ -16,8 +18,10 @@ std::vector<PlannedAction> Controller::Preview() {
     p.instance = wf.instance;
     p.action = wf.kind == WorkflowKind::kRecovery
                    ? std::string(ToString(wf.action))
-                   : wf.kind == WorkflowKind::kLaunch ? "launch" : "terminate";
-    p.reason = wf.evidence.empty() ? std::string(ToString(wf.kind)) : wf.evidence;
+               : wf.kind == WorkflowKind::kLaunch ? "launch"
+                                                  : "terminate";
+    p.reason =
+        wf.evidence.empty() ? std::string(ToString(wf.kind)) : wf.evidence;
     p.detail = wf.id + " " + std::string(ToString(wf.state));
     if (wf.state == WorkflowState::kAwaitingApproval) {
       auto rec = instances_.find(wf.instance);
@@ -28,8 +32,10 @@ std::vector<PlannedAction> Controller::Preview() {
       req.zone = wf.zone;
       req.instance = wf.instance;
       req.failure = wf.failure;
-      if (rec != instances_.end()) req.signals = Corroborate(rec->second, wf.signals);
-      if (const auto* g = groups_.count(wf.group) ? &groups_.at(wf.group) : nullptr) {
+      if (rec != instances_.end())
+        req.signals = Corroborate(rec->second, wf.signals);
+      if (const auto* g =
+              groups_.count(wf.group) ? &groups_.at(wf.group) : nullptr) {
         for (const auto& [z, c] : g->zones) req.group_size += c.active;
         req.group_in_recovery = g->in_recovery;
       }
@@ -53,9 +59,8 @@ std::vector<PlannedAction> Controller::Preview() {
       p.reason = rec.verdict.evidence;
       p.verdict = "parked";
       p.rule = rec.parked_reason;
-      p.detail = rec.parked_reason.empty()
-                     ? "waiting for the next evaluation"
-                     : "left alone: " + rec.parked_reason;
+      p.detail = rec.parked_reason.empty() ? "waiting for the next evaluation"
+                                           : "left alone: " + rec.parked_reason;
       out.push_back(std::move(p));
     }
   }
@@ -79,9 +84,11 @@ std::vector<PlannedAction> Controller::Preview() {
                          " instance(s) to scale in"});
     }
   }
-  std::sort(out.begin(), out.end(), [](const PlannedAction& a, const PlannedAction& b) {
-    return std::tie(a.group, a.instance, a.action) < std::tie(b.group, b.instance, b.action);
-  });
+  std::sort(out.begin(), out.end(),
+            [](const PlannedAction& a, const PlannedAction& b) {
+              return std::tie(a.group, a.instance, a.action) <
+                     std::tie(b.group, b.instance, b.action);
+            });
   return out;
 }
 
