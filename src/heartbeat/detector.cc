@@ -213,7 +213,7 @@ Duration FailureDetector::StalledWithin(MonoTime from, MonoTime to) const {
 MonoTime FailureDetector::ExtendOverStalls(MonoTime from,
                                            Duration allowed) const {
   MonoTime d = from + allowed;
-  if (stalls_.empty()) return d;  // the common case
+  if (stalls_.empty()) return d;    // the common case
   for (const Stall& s : stalls_) {  // oldest first: extensions compound
     if (s.to <= from) continue;
     if (s.from >= d) break;
@@ -247,8 +247,15 @@ void FailureDetector::Publish(uint32_t index, MonoTime now, double phi,
   AppHealth h = HealthOf(r.liveness, r.app);
   if (static_cast<uint8_t>(h) == r.published) return;
   r.published = static_cast<uint8_t>(h);
+  // Heard from, yet failing: the instance says so itself (its agent's
+  // health command or probe, or the app through the SDK). That is a signal
+  // of its own, not the observer's silence, and counts as such for the
+  // governor's agreement rule.
+  const bool self_reported =
+      r.liveness == Liveness::kAlive && r.app != AppStatus::kOk;
   out->transitions.push_back(AppHealthTransition{
-      std::string(ids_.IdOf(index)), h, now, std::move(reason), phi});
+      std::string(ids_.IdOf(index)), h, now, std::move(reason), phi,
+      self_reported ? "agent" : "heartbeat"});
 }
 
 DropReason FailureDetector::Observe(uint32_t index, const HeartbeatEntry& e,

@@ -241,6 +241,11 @@ TEST(FailureDetector, ReportsAppStatusAndRecoveryAsTransitions) {
   for (auto& t : out.transitions) seen.push_back(t.health);
   EXPECT_EQ(seen, (std::vector<AppHealth>{AppHealth::kOk, AppHealth::kDegraded,
                                           AppHealth::kFailed, AppHealth::kOk}));
+  // A failure the instance reports itself is the agent's signal, not the
+  // observer's silence (the governor's agreement rule tells them apart).
+  ASSERT_EQ(out.transitions.size(), 4u);
+  EXPECT_EQ(out.transitions[2].source, "agent");
+  EXPECT_EQ(out.transitions[3].source, "heartbeat");
   out.clear();
   for (int ms = 0; ms < 3000; ++ms) {  // silence: suspect, then failed
     clock.Advance(milliseconds(1));
@@ -251,6 +256,7 @@ TEST(FailureDetector, ReportsAppStatusAndRecoveryAsTransitions) {
   for (auto& t : out.transitions) seen.push_back(t.health);
   EXPECT_EQ(seen, (std::vector<AppHealth>{AppHealth::kSuspect,
                                           AppHealth::kFailed, AppHealth::kOk}));
+  EXPECT_EQ(out.transitions[1].source, "heartbeat");  // silence
   EXPECT_NE(out.transitions.back().reason.find("recovered"), std::string::npos);
 }
 
