@@ -312,6 +312,24 @@ TEST(ConfigErrors, ProcessProviderNeedsACommand) {
             std::string::npos);
 }
 
+TEST(ConfigLoader, ProcessLogRotation) {
+  auto r = ParseConfig(
+      "provider: {process: {log_max_bytes: 65536, log_keep: 5}}\n", "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->provider.process.log_max_bytes, 65536u);
+  EXPECT_EQ(r->provider.process.log_keep, 5);
+  auto d = ParseConfig("", "t.yaml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->provider.process.log_max_bytes, 10u << 20);
+  EXPECT_EQ(d->provider.process.log_keep, 3);
+  EXPECT_NE(ErrorOf("provider: {process: {log_keep: 0}}\n")
+                .find("provider.process.log_keep: must be between 1 and 100"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("provider: {process: {log_max_bytes: 10}}\n")
+                .find("provider.process.log_max_bytes: must be at least 4096"),
+            std::string::npos);
+}
+
 TEST(ConfigErrors, SectionRules) {
   EXPECT_NE(
       ErrorOf("api: {tls_cert: /c}\n").find("tls_cert and tls_key go together"),

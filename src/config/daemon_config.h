@@ -68,6 +68,10 @@ struct ProcessSection {
   Duration kill_timeout = std::chrono::seconds(5);
   bool keep_data_on_terminate = false;
   std::string default_path = "/usr/local/bin:/usr/bin:/bin";
+  // Per-instance stdout/stderr logs rotate past this size, keeping
+  // log_keep rotated files.
+  uint64_t log_max_bytes = 10 << 20;
+  int log_keep = 3;
 };
 
 struct Ec2Section {

@@ -115,10 +115,10 @@ Status ParseSim(const R& r, const YAML::Node& n, const std::string& p,
 
 Status ParseProcess(const R& r, const YAML::Node& n, const std::string& p,
                     ProcessSection* s) {
-  LIFELINE_RETURN_IF_ERROR(
-      r.Map(n, p,
-            {"state_dir", "zones", "terminate_grace", "kill_timeout",
-             "keep_data_on_terminate", "default_path"}));
+  LIFELINE_RETURN_IF_ERROR(r.Map(
+      n, p,
+      {"state_dir", "zones", "terminate_grace", "kill_timeout",
+       "keep_data_on_terminate", "default_path", "log_max_bytes", "log_keep"}));
   LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "state_dir", &s->state_dir, kStr));
   LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "zones", &s->zones, kStrs));
   LIFELINE_RETURN_IF_ERROR(
@@ -127,6 +127,17 @@ Status ParseProcess(const R& r, const YAML::Node& n, const std::string& p,
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "keep_data_on_terminate", &s->keep_data_on_terminate, kBool));
   LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "default_path", &s->default_path, kStr));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Opt(n, p, "log_max_bytes", &s->log_max_bytes, kU64));
+  LIFELINE_RETURN_IF_ERROR(r.Opt(n, p, "log_keep", &s->log_keep, kInt));
+  if (s->log_max_bytes < 4096) {
+    return r.Error(n["log_max_bytes"], R::Join(p, "log_max_bytes"),
+                   "must be at least 4096 (bytes)");
+  }
+  if (s->log_keep < 1 || s->log_keep > 100) {
+    return r.Error(n["log_keep"], R::Join(p, "log_keep"),
+                   "must be between 1 and 100 (rotated files kept)");
+  }
   if (s->zones.empty()) {
     return r.Error(n["zones"], R::Join(p, "zones"), "needs at least one zone");
   }

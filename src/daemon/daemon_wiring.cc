@@ -62,6 +62,8 @@ Status Daemon::BuildProvider() {
       pc.kill_timeout = p.process.kill_timeout;
       pc.keep_data_on_terminate = p.process.keep_data_on_terminate;
       pc.default_path = p.process.default_path;
+      pc.log_rotation.max_bytes = p.process.log_max_bytes;
+      pc.log_rotation.keep = p.process.log_keep;
       if (config_.NeedsHeartbeats()) {
         pc.heartbeat.addr = config_.HeartbeatAdvertise();
         pc.heartbeat.interval = config_.heartbeat.interval;
