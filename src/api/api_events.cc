@@ -12,10 +12,14 @@ using nlohmann::json;
 void ApiHandlers::ListEvents(const Req& req, Res& res, const Ctx&) {
   auto q = DecodeEventsQuery(req.params);
   if (!q.ok()) return WriteProblem(res, q.status());
+  // With `after` the client is paging forward: give it the next `limit`
+  // events, so that asking again with after=<last_seq> leaves no gap.
+  // Without it, the newest `limit`.
+  q->oldest_first = req.has_param("after");
   auto events = OnLoop(backend_, [&] { return backend_.history().Query(*q); });
   if (!events.ok()) return WriteProblem(res, events.status());
   json list = json::array();
-  uint64_t last = q->after_seq;
+  uint64_t last = q->after_seq;  // the last event returned, else `after`
   for (const auto& e : *events) {
     list.push_back(EventView(e));
     last = std::max(last, e.seq);
@@ -85,20 +89,32 @@ void ApiHandlers::StreamEvents(const Req& req, Res& res, const Ctx&) {
         }
         std::string out;
         if (b.gap) {
-          // Fell behind the feed: catch up from the history itself.
+          // Fell behind the feed: catch up from the history itself, one
+          // page forward at a time. Events after the floor come from the
+          // feed once the stream has caught up to it.
           HistoryQuery q = state->filter;
           q.after_seq = state->last;
           q.limit = 1000;
+          q.oldest_first = true;
           uint64_t floor = feed->floor();
           std::vector<HistoryEvent> events;
           lifeline::Status st =
               backend->RunOnLoop([&] { events = backend->history().Query(q); });
           if (!st.ok()) return false;
+          // A short page holds every match up to the floor; so does one
+          // that reaches past it. A full page may not: continue after its
+          // last event on the next call (the feed reports the gap again).
+          bool reached_floor = events.size() < q.limit;
+          uint64_t sent = state->last;
           for (const auto& e : events) {
-            if (e.seq > floor) break;
+            if (e.seq > floor) {
+              reached_floor = true;
+              break;
+            }
             out += SseFrame(e);
+            sent = e.seq;
           }
-          state->last = std::max(state->last, floor);
+          state->last = reached_floor ? std::max(state->last, floor) : sent;
         } else {
           for (const auto& e : b.events) {
             if (Matches(state->filter, e)) out += SseFrame(e);

@@ -55,6 +55,16 @@ uint64_t MemoryHistory::Append(HistoryEvent event) {
 
 std::vector<HistoryEvent> MemoryHistory::Query(const HistoryQuery& q) const {
   std::vector<HistoryEvent> out;
+  if (q.oldest_first) {
+    // events_ is in seq order: start at the first event after after_seq.
+    auto it = std::upper_bound(
+        events_.begin(), events_.end(), q.after_seq,
+        [](uint64_t seq, const HistoryEvent& e) { return seq < e.seq; });
+    for (; it != events_.end() && out.size() < q.limit; ++it) {
+      if (Matches(q, *it)) out.push_back(*it);
+    }
+    return out;
+  }
   for (auto it = events_.rbegin(); it != events_.rend() && out.size() < q.limit;
        ++it) {
     if (Matches(q, *it)) out.push_back(*it);

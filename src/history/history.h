@@ -31,25 +31,38 @@ std::string_view ToString(EventKind k);
 bool ParseEventKind(std::string_view s, EventKind* out);
 
 struct HistoryEvent {
-  uint64_t seq = 0;          // assigned by the history, increasing
+  uint64_t seq = 0;  // assigned by the history, increasing
   WallTime at{};
   EventKind kind = EventKind::kObservation;
-  std::string type;          // dotted name: "instance.unhealthy",
-                             // "recovery.started", "safety.refused", ...
+  std::string type;  // dotted name: "instance.unhealthy",
+                     // "recovery.started", "safety.refused", ...
   std::string group;
   std::string zone;
   std::string instance;
-  std::string rule;          // the rule or policy that applied, if any
-  std::string message;       // one human sentence
+  std::string rule;     // the rule or policy that applied, if any
+  std::string message;  // one human sentence
   std::vector<std::pair<std::string, std::string>> evidence;
 };
 
+// Which events a History (or Store::QueryHistory) returns: those matching
+// every filter that is set, with seq > after_seq, at most `limit` of them,
+// always oldest first. When more than `limit` match, `oldest_first` says
+// which end is kept:
+//  - false (the default): the NEWEST `limit` matches — "what happened
+//    lately". Events between after_seq and the oldest one returned are left
+//    out, so this cannot be used to page forward.
+//  - true: the OLDEST `limit` matches — the next page after after_seq.
+//    Querying again with after_seq = the last seq returned walks every
+//    matching event exactly once; a page shorter than `limit` means there
+//    was nothing more (at the time of the query).
 struct HistoryQuery {
   std::optional<std::string> group, zone, instance, type_prefix;
   std::optional<EventKind> kind;
   std::optional<WallTime> since, until;
   uint64_t after_seq = 0;     // only events with seq > after_seq
-  size_t limit = 1000;        // newest `limit` matching events, oldest first
+  size_t limit = 1000;        // at most this many, oldest first
+  bool oldest_first = false;  // true: the OLDEST `limit` matches after
+                              // after_seq (paging forward); false: the newest
 };
 
 bool Matches(const HistoryQuery& q, const HistoryEvent& e);

@@ -56,6 +56,51 @@ TEST(MemoryHistory, LimitReturnsNewestOldestFirst) {
   EXPECT_EQ(r[1].type, "t4");
 }
 
+TEST(MemoryHistory, OldestFirstReturnsTheNextPageAfterAfterSeq) {
+  MemoryHistory h;
+  for (int i = 0; i < 10; ++i) {
+    h.Append(Ev("t" + std::to_string(i), i % 2 ? "odd" : "even", "z"));
+  }
+  HistoryQuery q;
+  q.instance = "odd";  // seqs 2, 4, 6, 8, 10
+  q.limit = 2;
+  q.oldest_first = true;
+  std::vector<uint64_t> walked;
+  for (int page = 0; page < 10; ++page) {
+    auto r = h.Query(q);
+    for (const auto& e : r) walked.push_back(e.seq);
+    if (r.size() < q.limit) break;
+    q.after_seq = r.back().seq;
+  }
+  EXPECT_EQ(walked, (std::vector<uint64_t>{2, 4, 6, 8, 10}));
+  // The default keeps the newest.
+  q.after_seq = 3;
+  q.oldest_first = false;
+  auto newest = h.Query(q);
+  ASSERT_EQ(newest.size(), 2u);
+  EXPECT_EQ(newest[0].seq, 8u);
+  EXPECT_EQ(newest[1].seq, 10u);
+  q.oldest_first = true;
+  auto oldest = h.Query(q);
+  ASSERT_EQ(oldest.size(), 2u);
+  EXPECT_EQ(oldest[0].seq, 4u);
+  EXPECT_EQ(oldest[1].seq, 6u);
+}
+
+TEST(MemoryHistory, OldestFirstStartsAtTheOldestEventStillHeld) {
+  MemoryHistory h(3);
+  for (int i = 0; i < 6; ++i) h.Append(Ev("t", "i", "z"));  // keeps 4..6
+  HistoryQuery q;
+  q.limit = 2;
+  q.oldest_first = true;
+  auto r = h.Query(q);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].seq, 4u);
+  EXPECT_EQ(r[1].seq, 5u);
+  q.limit = 0;
+  EXPECT_TRUE(h.Query(q).empty());
+}
+
 TEST(MemoryHistory, ListenersSeeEveryAppend) {
   MemoryHistory h;
   std::vector<uint64_t> seen;

@@ -78,41 +78,79 @@ void DurableHistory::DropExcess() {
   }
 }
 
+namespace {
+
+// Merges two seq-ordered lists into one, keeping one copy of a seq found in
+// both (the one from `preferred`).
+std::vector<HistoryEvent> MergeBySeq(std::vector<HistoryEvent> other,
+                                     std::vector<HistoryEvent> preferred) {
+  std::vector<HistoryEvent> merged;
+  merged.reserve(other.size() + preferred.size());
+  auto a = other.begin(), b = preferred.begin();
+  while (a != other.end() || b != preferred.end()) {
+    if (b == preferred.end() || (a != other.end() && a->seq < b->seq)) {
+      merged.push_back(std::move(*a++));
+    } else {
+      if (a != other.end() && a->seq == b->seq) ++a;
+      merged.push_back(std::move(*b++));
+    }
+  }
+  return merged;
+}
+
+}  // namespace
+
 std::vector<HistoryEvent> DurableHistory::Query(const HistoryQuery& q) const {
   std::vector<HistoryEvent> mem;
   bool memory_suffices = false;
   {
     std::lock_guard lock(mu_);
-    for (auto it = recent_.rbegin();
-         it != recent_.rend() && mem.size() < q.limit; ++it) {
-      if (it->seq <= q.after_seq) break;
-      if (Matches(q, *it)) mem.push_back(*it);
-    }
     // Memory holds every event from recent_.front().seq on, so it decides
-    // the answer when it found `limit` matches, holds everything, or
-    // reaches back to after_seq.
-    memory_suffices =
-        mem.size() >= q.limit || recent_complete_ ||
+    // the answer when it holds everything or reaches back to after_seq.
+    const bool reaches_back =
+        recent_complete_ ||
         (!recent_.empty() && recent_.front().seq <= q.after_seq + 1);
+    if (q.oldest_first) {
+      auto it = std::upper_bound(
+          recent_.begin(), recent_.end(), q.after_seq,
+          [](uint64_t seq, const HistoryEvent& e) { return seq < e.seq; });
+      for (; it != recent_.end() && mem.size() < q.limit; ++it) {
+        if (Matches(q, *it)) mem.push_back(*it);
+      }
+      // `limit` matches in memory say nothing here: older ones may be in
+      // the store only.
+      memory_suffices = reaches_back;
+    } else {
+      for (auto it = recent_.rbegin();
+           it != recent_.rend() && mem.size() < q.limit; ++it) {
+        if (it->seq <= q.after_seq) break;
+        if (Matches(q, *it)) mem.push_back(*it);
+      }
+      std::reverse(mem.begin(), mem.end());
+      // The newest `limit` matches are all in memory once it found them.
+      memory_suffices = reaches_back || mem.size() >= q.limit;
+    }
   }
-  std::reverse(mem.begin(), mem.end());
   if (memory_suffices) return mem;
   auto stored = store_.QueryHistory(q);
-  if (!stored.ok()) return mem;  // the store is down: memory is the best answer
-  std::vector<HistoryEvent> merged;
-  merged.reserve(mem.size() + stored->size());
-  auto a = stored->begin(), b = mem.begin();
-  while (a != stored->end() || b != mem.end()) {
-    if (b == mem.end() || (a != stored->end() && a->seq < b->seq)) {
-      merged.push_back(std::move(*a++));
-    } else {
-      if (a != stored->end() && a->seq == b->seq) ++a;
-      merged.push_back(std::move(*b++));
-    }
+  if (!stored.ok()) {
+    // The store is down. Newest-first: memory is the best answer. Paging
+    // forward: memory's events would make the reader jump past the older
+    // ones it cannot see now, so answer nothing rather than a gap.
+    if (q.oldest_first) return {};
+    return mem;
   }
+  // Each side holds the first (or last) `limit` matches of its own events,
+  // so the first (or last) `limit` of the union are among them.
+  std::vector<HistoryEvent> merged =
+      MergeBySeq(std::move(stored).value(), std::move(mem));
   if (merged.size() > q.limit) {
-    merged.erase(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(
-                                                      merged.size() - q.limit));
+    const auto excess = static_cast<std::ptrdiff_t>(merged.size() - q.limit);
+    if (q.oldest_first) {
+      merged.erase(merged.end() - excess, merged.end());
+    } else {
+      merged.erase(merged.begin(), merged.begin() + excess);
+    }
   }
   return merged;
 }

@@ -139,6 +139,79 @@ TEST(DurableHistory, QueriesReachPastMemoryIntoTheStore) {
   EXPECT_EQ(h->Query({}).size(), 10u);
 }
 
+TEST(DurableHistory, OldestFirstReachesPastMemoryIntoTheStore) {
+  MemoryStore store;
+  SimClock clock;
+  DurableHistory::Options o;
+  o.memory_capacity = 4;  // memory holds 17..20 once all are appended
+  auto h = OpenOrDie(store, clock, o);
+  MemoryHistory reference;
+  for (int i = 0; i < 20; ++i) {
+    auto e = Ev("t", i % 2 ? "odd" : "even");
+    h->Append(e);
+    reference.Append(e);
+  }
+  ASSERT_TRUE(h->Flush().ok());
+  std::vector<HistoryQuery> queries(7);
+  queries[1].instance = "even";
+  queries[2].limit = 4;  // memory alone has 4 matches, the wrong ones
+  queries[3].after_seq = 5;
+  queries[3].limit = 3;
+  queries[4].instance = "odd";
+  queries[4].limit = 2;
+  queries[5].after_seq = 14;  // store and memory both contribute
+  queries[5].limit = 5;
+  queries[6].after_seq = 17;  // memory reaches back: it alone answers
+  queries[6].limit = 2;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    queries[i].oldest_first = true;
+    EXPECT_EQ(Seqs(h->Query(queries[i])), Seqs(reference.Query(queries[i])))
+        << "query " << i;
+  }
+  EXPECT_EQ(Seqs(h->Query(queries[2])), (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(Seqs(h->Query(queries[5])),
+            (std::vector<uint64_t>{15, 16, 17, 18, 19}));
+
+  // Paging forward with a limit walks every event once, across the seam
+  // between store and memory.
+  HistoryQuery page;
+  page.limit = 3;
+  page.oldest_first = true;
+  std::vector<uint64_t> walked;
+  for (int n = 0; n < 100; ++n) {
+    auto r = h->Query(page);
+    for (const auto& e : r) walked.push_back(e.seq);
+    if (r.size() < page.limit) break;
+    page.after_seq = r.back().seq;
+  }
+  EXPECT_EQ(walked, StoredSeqs(store));
+  EXPECT_EQ(walked.size(), 20u);
+}
+
+TEST(DurableHistory, OldestFirstMergesEventsNotYetCommitted) {
+  MemoryStore store;
+  SimClock clock;
+  DurableHistory::Options o;
+  o.memory_capacity = 4;
+  auto h = OpenOrDie(store, clock, o);
+  for (int i = 0; i < 6; ++i) h->Append(Ev("t"));
+  ASSERT_TRUE(h->Flush().ok());
+  // 7 and 8 are only in memory while the store refuses them.
+  store.FailNext(1 << 30, Unavailable("store: injected outage"));
+  h->Append(Ev("t"));
+  h->Append(Ev("t"));
+  EXPECT_FALSE(h->Flush().ok());
+  HistoryQuery q;
+  q.after_seq = 1;
+  q.limit = 10;
+  q.oldest_first = true;
+  EXPECT_EQ(Seqs(h->Query(q)), (std::vector<uint64_t>{2, 3, 4, 5, 6, 7, 8}));
+  q.limit = 3;
+  EXPECT_EQ(Seqs(h->Query(q)), (std::vector<uint64_t>{2, 3, 4}));
+  store.FailNext(0, Status());
+  ASSERT_TRUE(h->Flush().ok());
+}
+
 TEST(DurableHistory, AFailingStoreKeepsEventsQueuedUntilItRecovers) {
   MemoryStore store;
   SimClock clock;

@@ -70,6 +70,16 @@ Result<std::vector<HistoryEvent>> MemoryStore::QueryHistory(
     const HistoryQuery& q) {
   std::lock_guard lock(mu_);
   std::vector<HistoryEvent> out;
+  if (q.oldest_first) {
+    // The history is in ascending seq: start after after_seq.
+    auto it = std::upper_bound(
+        state_.history.begin(), state_.history.end(), q.after_seq,
+        [](uint64_t seq, const HistoryEvent& e) { return seq < e.seq; });
+    for (; it != state_.history.end() && out.size() < q.limit; ++it) {
+      if (Matches(q, *it)) out.push_back(*it);
+    }
+    return out;
+  }
   for (auto it = state_.history.rbegin();
        it != state_.history.rend() && out.size() < q.limit; ++it) {
     if (it->seq <= q.after_seq) break;

@@ -77,7 +77,7 @@ struct SqliteStore::Statements {
 
   SQLite::Statement get, list_from, list_range, put, del, insert_history,
       set_last_seq, prune_count, prune_age;
-  // History queries, one per combination of filters present.
+  // History queries, one per combination of filters present and order.
   std::map<unsigned, std::unique_ptr<SQLite::Statement>> queries;
 };
 
@@ -321,11 +321,12 @@ Result<std::vector<HistoryEvent>> SqliteStore::QueryHistory(
   const std::string op = "QueryHistory from " + options_.path;
   std::optional<std::string> type_end;
   if (q.type_prefix) type_end = PrefixEnd(*q.type_prefix);
-  // Which filters are present; each combination has its own statement.
-  const unsigned mask = (q.instance ? 1u : 0) | (q.group ? 2u : 0) |
-                        (q.zone ? 4u : 0) | (q.kind ? 8u : 0) |
-                        (q.type_prefix ? 16u : 0) | (type_end ? 32u : 0) |
-                        (q.since ? 64u : 0) | (q.until ? 128u : 0);
+  // Which filters are present, and which end the limit keeps; each
+  // combination has its own statement.
+  const unsigned mask =
+      (q.instance ? 1u : 0) | (q.group ? 2u : 0) | (q.zone ? 4u : 0) |
+      (q.kind ? 8u : 0) | (q.type_prefix ? 16u : 0) | (type_end ? 32u : 0) |
+      (q.since ? 64u : 0) | (q.until ? 128u : 0) | (q.oldest_first ? 256u : 0);
   std::lock_guard lock(mu_);
   try {
     auto& slot = stmts_->queries[mask];
@@ -340,7 +341,10 @@ Result<std::vector<HistoryEvent>> SqliteStore::QueryHistory(
       if (mask & 32u) sql += " AND type < ?7";
       if (mask & 64u) sql += " AND at_ns >= ?8";
       if (mask & 128u) sql += " AND at_ns <= ?9";
-      sql += " ORDER BY seq DESC LIMIT ?10";
+      // Oldest first: the next page after ?1. Otherwise the newest,
+      // reversed below.
+      sql += (mask & 256u) ? " ORDER BY seq ASC LIMIT ?10"
+                           : " ORDER BY seq DESC LIMIT ?10";
       slot = std::make_unique<SQLite::Statement>(*db_, sql);
     }
     SQLite::Statement& s = *slot;
@@ -381,7 +385,7 @@ Result<std::vector<HistoryEvent>> SqliteStore::QueryHistory(
       e.evidence = std::move(*evidence);
       out.push_back(std::move(e));
     }
-    std::reverse(out.begin(), out.end());
+    if (!q.oldest_first) std::reverse(out.begin(), out.end());
     return out;
   } catch (const std::exception& e) {
     return Error(e, op);

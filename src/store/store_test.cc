@@ -289,6 +289,62 @@ TYPED_TEST(StoreTest, HistoryQueryFiltersLikeMemoryHistory) {
   EXPECT_EQ(Seqs(*s.QueryHistory(queries[13])), (std::vector<uint64_t>{5}));
 }
 
+TYPED_TEST(StoreTest, OldestFirstPagesForwardLikeMemoryHistory) {
+  Store& s = this->fixture.Open();
+  std::vector<HistoryEvent> evs;
+  MemoryHistory reference;
+  for (int i = 0; i < 25; ++i) {
+    evs.push_back(Ev(i % 3 ? "instance.unhealthy" : "recovery.started",
+                     "i-" + std::to_string(i % 2), "a", 100 + i));
+    reference.Append(evs.back());
+  }
+  ASSERT_TRUE(s.AppendHistory(evs).ok());
+  std::vector<HistoryQuery> queries(5);
+  queries[1].instance = "i-1";
+  queries[2].type_prefix = "instance.";
+  queries[2].after_seq = 7;
+  queries[3].since = WallTime(seconds(110));
+  queries[4].instance = "i-0";
+  queries[4].type_prefix = "recovery.";
+  for (size_t i = 0; i < queries.size(); ++i) {
+    for (size_t limit : {size_t{1}, size_t{4}, size_t{1000}}) {
+      HistoryQuery q = queries[i];
+      q.limit = limit;
+      // The same filters newest-first first: each order has its own
+      // (cached) statement and must not reuse the other's.
+      ASSERT_TRUE(s.QueryHistory(q).ok());
+      q.oldest_first = true;
+      auto got = s.QueryHistory(q);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(Seqs(*got), Seqs(reference.Query(q)))
+          << "query " << i << " limit " << limit;
+    }
+  }
+  HistoryQuery q;
+  q.limit = 3;
+  q.oldest_first = true;
+  EXPECT_EQ(Seqs(*s.QueryHistory(q)), (std::vector<uint64_t>{1, 2, 3}));
+  q.after_seq = 22;
+  EXPECT_EQ(Seqs(*s.QueryHistory(q)), (std::vector<uint64_t>{23, 24, 25}));
+  q.oldest_first = false;
+  q.after_seq = 0;
+  EXPECT_EQ(Seqs(*s.QueryHistory(q)), (std::vector<uint64_t>{23, 24, 25}));
+  // Paging forward visits every matching event once.
+  q.instance = "i-1";
+  q.oldest_first = true;
+  std::vector<uint64_t> walked;
+  for (int page = 0; page < 100; ++page) {
+    auto r = s.QueryHistory(q);
+    ASSERT_TRUE(r.ok());
+    for (const auto& e : *r) walked.push_back(e.seq);
+    if (r->size() < q.limit) break;
+    q.after_seq = r->back().seq;
+  }
+  std::vector<uint64_t> expected;
+  for (uint64_t seq = 2; seq <= 25; seq += 2) expected.push_back(seq);
+  EXPECT_EQ(walked, expected);
+}
+
 TYPED_TEST(StoreTest, TypePrefixMatchesBytesExactly) {
   Store& s = this->fixture.Open();
   std::string hi("a\xff", 2);
