@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
                  "Instance id(s) to heartbeat for; repeat for host-agent mode")
       ->envname("LIFELINE_INSTANCE_ID");
   app.add_option("--instances-file", f.instances_file,
-                 "File with one instance id per line (host-agent mode)");
+                 "File with one instance id per line (host-agent mode)")
+      ->envname("LIFELINE_AGENT_INSTANCES_FILE");
   app.add_option("--addr", f.addr, "Receiver host:port or [v6]:port")
       ->envname("LIFELINE_HEARTBEAT_ADDR")
       ->required();
@@ -94,19 +95,40 @@ int main(int argc, char** argv) {
       ->envname("LIFELINE_HEARTBEAT_INTERVAL")
       ->capture_default_str();
   app.add_option("--health-command", f.health_command,
-                 "Shell command deciding the status ({id} = instance id)");
+                 "Shell command deciding the status ({id} = instance id)")
+      ->envname("LIFELINE_AGENT_HEALTH_COMMAND");
   app.add_option(
-      "--http-probe", f.http_probe,
-      "http://host:port/path deciding the status ({id} = instance id)");
+         "--http-probe", f.http_probe,
+         "http://host:port/path deciding the status ({id} = instance id)")
+      ->envname("LIFELINE_AGENT_HTTP_PROBE");
   app.add_option("--probe-interval", f.probe_interval, "How often to probe")
+      ->envname("LIFELINE_AGENT_PROBE_INTERVAL")
       ->capture_default_str();
   app.add_option("--probe-timeout", f.probe_timeout, "Probe time limit")
+      ->envname("LIFELINE_AGENT_PROBE_TIMEOUT")
       ->capture_default_str();
-  app.add_option("--count", f.count, "Stop after this many rounds (0: never)");
+  app.add_option("--count", f.count, "Stop after this many rounds (0: never)")
+      ->envname("LIFELINE_AGENT_COUNT");
   app.add_option("--max-datagram", f.max_datagram,
                  "Largest datagram in bytes (host-agent batching)")
+      ->envname("LIFELINE_AGENT_MAX_DATAGRAM")
       ->capture_default_str();
-  app.add_flag("-v,--verbose", f.verbose, "Log status changes to stderr");
+  app.add_flag("-v,--verbose", f.verbose, "Log status changes to stderr")
+      ->envname("LIFELINE_AGENT_VERBOSE");
+  // Not offered, only recognised, so the refusal says what to do instead
+  // (it runs before the check for a missing --key-file): a secret on the
+  // command line would show in ps and shell history.
+  std::string key_on_argv;
+  app.add_option("--key,--secret", key_on_argv)
+      ->group("")
+      ->check([](const std::string&) -> std::string {
+        // Not a ValidationError: CLI11 would drop the (hidden) name.
+        throw CLI::ParseError(
+            "lifeline-agent: --key/--secret: keys are never taken from the "
+            "command line (they would show in ps); write the hex secret to "
+            "a file, chmod 600 it and pass --key-file",
+            2);
+      });
   auto* probes = app.get_option("--health-command");
   probes->excludes(app.get_option("--http-probe"));
   CLI11_PARSE(app, argc, argv);

@@ -109,9 +109,18 @@ void HealthProber::Round() {
 void HealthProber::SpawnCommand(size_t i) {
   std::string cmd = SubstituteId(config_.command, ids_[i]);
   const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+  // The agent blocks SIGINT/SIGTERM for its signalfd; the command (and
+  // whatever it starts) must not inherit that, or SIGTERM could not stop it.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr,
+  int rc = posix_spawn(&pid, "/bin/sh", nullptr, &attr,
                        const_cast<char* const*>(argv), environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     on_result_(i, AppStatus::kFailing,
                "health command: spawn: " + std::string(std::strerror(rc)));
