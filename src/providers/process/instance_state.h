@@ -41,6 +41,13 @@ bool IsSafeName(const std::string& s);
 // "/dev/sdf" -> "sdf": the name a volume is attached under.
 std::string DeviceName(const std::string& device);
 
+// Checks a launch's volumes before anything is created: devices (by
+// DeviceName) safe and not repeated, `volume_snapshots` naming only devices
+// the launch has. A spec entry with device `data` (kRootDevice) declares the
+// root data dir's properties rather than an extra volume, so it may not be
+// detachable. InvalidArgument naming the field, prefixed with `op`.
+Status CheckVolumes(const LaunchRequest& req, const std::string& op);
+
 // Prefixes `op` ("process: Launch(web-a-3): ") to a failure's message,
 // dropping the message's own "process: " so the text reads once.
 inline Status WithContext(const Status& st, const std::string& op) {

@@ -40,6 +40,7 @@ void ProcessProvider::Launch(const LaunchRequest& req,
   if (req.spec.command.empty()) {
     return fail(InvalidArgument(op + "launch spec has no command"));
   }
+  if (Status st = process::CheckVolumes(req, op); !st.ok()) return fail(st);
   if (req.idempotency_token.size() > 100) {
     return fail(
         InvalidArgument(op + "idempotency token longer than 100 bytes"));

@@ -4,7 +4,10 @@
 // An instance is the group's LaunchSpec command run in its own session
 // (setsid) with stdin from /dev/null, stdout/stderr appended to per-instance
 // log files, a per-instance working directory as its data dir (its root
-// volume) and LIFELINE_* variables in its environment. Zones are labels.
+// volume, device "data") and LIFELINE_* variables in its environment. Every
+// other LaunchSpec volume is an extra directory; a spec volume with device
+// "data" declares the root volume's properties instead (snapshot_on_replace;
+// it cannot be detachable). Zones are labels.
 // Instances do not depend on the daemon: they keep running while it is
 // down, and a new ProcessProvider on the same state dir re-adopts them,
 // matching pid AND process start time so that a reused pid is never taken

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <system_error>
+#include <utility>
 
 #include "providers/process/instance_state.h"
 #include "providers/process/process_provider.h"
@@ -30,6 +32,37 @@ bool IsSafeName(const std::string& s) {
 std::string DeviceName(const std::string& device) {
   size_t slash = device.rfind('/');
   return slash == std::string::npos ? device : device.substr(slash + 1);
+}
+
+Status CheckVolumes(const LaunchRequest& req, const std::string& op) {
+  bool root_declared = false;
+  std::set<std::string> devices;
+  for (size_t i = 0; i < req.spec.volumes.size(); ++i) {
+    const VolumeSpec& v = req.spec.volumes[i];
+    std::string at = "launch.volumes[" + std::to_string(i) + "]";
+    std::string dev = DeviceName(v.device);
+    bool root = dev == kRootDevice;
+    bool fresh =
+        root ? !std::exchange(root_declared, true) : devices.insert(dev).second;
+    if (!IsSafeName(dev) || !fresh) {
+      return InvalidArgument(op + at + ".device '" + v.device +
+                             "' is invalid or repeated");
+    }
+    if (root && v.detachable) {
+      return InvalidArgument(
+          op + at +
+          ".detachable: device 'data' is the instance's data dir (its "
+          "working directory), which cannot be detached");
+    }
+  }
+  for (const auto& [device, snap] : req.volume_snapshots) {
+    std::string dev = DeviceName(device);
+    if (dev != kRootDevice && !devices.count(dev)) {
+      return InvalidArgument(op + "volume_snapshots names device '" + device +
+                             "', which the launch has no volume for");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace process
@@ -97,21 +130,13 @@ Status ProcessProvider::PrepareVolumes(const LaunchRequest& req, Instance& inst,
                                        CopyJobs* copies) {
   const std::string& id = inst.rec.id;
   std::string op = "process: Launch(" + id + "): ";
-  // Devices this launch has: the root data dir and one per spec volume.
+  // Extra volumes by device (Launch has run CheckVolumes). A spec entry for
+  // the root data dir only gives the data dir its properties
+  // (snapshot_on_replace, read by the controller): it is no extra volume.
   std::map<std::string, const VolumeSpec*> devices;
-  devices[process::kRootDevice] = nullptr;
   for (const auto& v : req.spec.volumes) {
     std::string dev = process::DeviceName(v.device);
-    if (!process::IsSafeName(dev) || !devices.emplace(dev, &v).second) {
-      return InvalidArgument(op + "volume device '" + v.device +
-                             "' is invalid or repeated");
-    }
-  }
-  for (const auto& [device, snap] : req.volume_snapshots) {
-    if (!devices.count(process::DeviceName(device))) {
-      return InvalidArgument(op + "volume_snapshots names device '" + device +
-                             "', which the launch has no volume for");
-    }
+    if (dev != process::kRootDevice) devices[dev] = &v;
   }
   // Creates `dir` empty, or queues a copy of the snapshot given for
   // `device` into it.
@@ -132,7 +157,6 @@ Status ProcessProvider::PrepareVolumes(const LaunchRequest& req, Instance& inst,
   std::error_code ec;
   fs::create_directories(state_.AttachDir(id), ec);
   for (const auto& [device, spec] : devices) {
-    if (spec == nullptr) continue;
     VolumeRecord v{"vol-" + id + "-" + device, device, id, spec->detachable};
     LIFELINE_RETURN_IF_ERROR(create(device, state_.VolumeDir(v.id)));
     LIFELINE_RETURN_IF_ERROR(
