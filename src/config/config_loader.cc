@@ -183,18 +183,20 @@ Status ParseSafetyConfig(const YamlReader& r, const YAML::Node& n,
 Status ParseController(const YamlReader& r, const YAML::Node& n,
                        ControllerConfig* c) {
   const std::string p = "controller";
-  LIFELINE_RETURN_IF_ERROR(r.Map(
-      n, p,
-      {"status_poll_interval", "reconcile_interval", "inventory_interval",
-       "heartbeat_settle",
-       "recovery_stable", "surge_after", "surge_hold", "max_in_flight_operations",
-       "status_batch", "seed"}));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Map(n, p,
+            {"status_poll_interval", "reconcile_interval", "inventory_interval",
+             "suspect_check_interval", "heartbeat_settle", "recovery_stable",
+             "surge_after", "surge_hold", "max_in_flight_operations",
+             "status_batch", "seed"}));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "status_poll_interval", &c->status_poll_interval, kDur));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "reconcile_interval", &c->reconcile_interval, kDur));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "inventory_interval", &c->inventory_interval, kDur));
+  LIFELINE_RETURN_IF_ERROR(
+      r.Opt(n, p, "suspect_check_interval", &c->suspect_check_interval, kDur));
   LIFELINE_RETURN_IF_ERROR(
       r.Opt(n, p, "heartbeat_settle", &c->heartbeat_settle, kDur));
   LIFELINE_RETURN_IF_ERROR(

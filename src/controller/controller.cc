@@ -18,10 +18,14 @@ void AddCounts(ZoneCounts& c, const InstanceRecord::Counted& what, int sign) {
 
 std::string_view ToString(InstanceRole r) {
   switch (r) {
-    case InstanceRole::kActive: return "active";
-    case InstanceRole::kReplacement: return "replacement";
-    case InstanceRole::kRetiring: return "retiring";
-    case InstanceRole::kStandby: return "standby";
+    case InstanceRole::kActive:
+      return "active";
+    case InstanceRole::kReplacement:
+      return "replacement";
+    case InstanceRole::kRetiring:
+      return "retiring";
+    case InstanceRole::kStandby:
+      return "standby";
   }
   return "unknown";
 }
@@ -50,11 +54,11 @@ Controller::GroupRuntime* Controller::Runtime(const std::string& group) {
   return it == groups_.end() ? nullptr : &it->second;
 }
 
-void Controller::Record(EventKind kind, std::string type,
-                        const std::string& group, const std::string& zone,
-                        const std::string& instance, std::string message,
-                        std::string rule,
-                        std::vector<std::pair<std::string, std::string>> evidence) {
+void Controller::Record(
+    EventKind kind, std::string type, const std::string& group,
+    const std::string& zone, const std::string& instance, std::string message,
+    std::string rule,
+    std::vector<std::pair<std::string, std::string>> evidence) {
   HistoryEvent e;
   e.at = loop_.clock().WallNow();
   e.kind = kind;
@@ -101,8 +105,9 @@ void Controller::Start() {
   // Resume journaled workflows.
   auto loaded = journal_->Load();
   if (!loaded.ok()) {
-    Record(EventKind::kAlert, "journal.unreadable", "", "", "",
-           "could not load the workflow journal: " + loaded.status().ToString());
+    Record(
+        EventKind::kAlert, "journal.unreadable", "", "", "",
+        "could not load the workflow journal: " + loaded.status().ToString());
   } else {
     for (Workflow& w : *loaded) {
       if (!groups_.count(w.group)) {
@@ -174,8 +179,8 @@ void Controller::ReconcileTick() {
 
 void Controller::Adopt(const std::string& group) {
   std::weak_ptr<bool> alive = alive_;
-  provider_.ListInstances(group, [this, alive, group](
-                                     Result<std::vector<InstanceInfo>> r) {
+  provider_.ListInstances(group, [this, alive,
+                                  group](Result<std::vector<InstanceInfo>> r) {
     if (!alive.lock()) return;
     GroupRuntime* g = Runtime(group);
     if (g == nullptr) return;
@@ -205,7 +210,8 @@ void Controller::Adopt(const std::string& group) {
     for (const InstanceInfo& info : *r) {
       if (info.lifecycle == Lifecycle::kTerminated) continue;
       if (instances_.count(info.id)) continue;
-      Duration age = std::chrono::duration_cast<Duration>(wall_now - info.launch_time);
+      Duration age =
+          std::chrono::duration_cast<Duration>(wall_now - info.launch_time);
       if (age < Duration::zero()) age = Duration::zero();
       // Who owns it: a journaled workflow may be acting on it (its subject)
       // or may have launched it (a replacement not yet promoted).
@@ -265,8 +271,7 @@ void Controller::Adopt(const std::string& group) {
 // ---- instances and accounting ----------------------------------------------
 
 InstanceRecord& Controller::AddInstance(const InstanceInfo& info,
-                                        InstanceRole role,
-                                        MonoTime launched_at,
+                                        InstanceRole role, MonoTime launched_at,
                                         const std::string& workflow) {
   InstanceRecord& rec = instances_[info.id];
   rec.info = info;
@@ -317,7 +322,8 @@ void Controller::Account(InstanceRecord& rec) {
     return;
   }
   if (g) {
-    for (ZoneCounts* c : {&g->zones[rec.info.zone], &fleet_zones_[rec.info.zone]}) {
+    for (ZoneCounts* c :
+         {&g->zones[rec.info.zone], &fleet_zones_[rec.info.zone]}) {
       AddCounts(*c, was, -1);
       AddCounts(*c, now, +1);
     }
@@ -367,7 +373,8 @@ void Controller::Reevaluate(InstanceRecord& rec) {
     Record(EventKind::kObservation, "instance.unhealthy", rec.info.group,
            rec.info.zone, rec.info.id, v.evidence, "",
            {{"failure", std::string(ToString(v.kind))},
-            {"signals", [&] {
+            {"signals",
+             [&] {
                std::string s;
                for (const auto& x : v.signals) s += (s.empty() ? "" : ",") + x;
                return s;
@@ -442,7 +449,67 @@ void Controller::OnAppHealth(const AppHealthTransition& t) {
   rec.app_source = t.source;
   rec.app_reason = t.reason;
   rec.app_since = loop_.Now();
+  if (t.health == AppHealth::kSuspect ||
+      (t.health == AppHealth::kFailed && t.source == "heartbeat")) {
+    RequestStatusCheck(rec);
+  }
   Reevaluate(rec);
+}
+
+void Controller::RequestStatusCheck(InstanceRecord& rec) {
+  if (config_.suspect_check_interval <= Duration::zero()) return;
+  const MonoTime now = loop_.Now();
+  if (rec.status_checked_at != MonoTime{} &&
+      now - rec.status_checked_at < config_.suspect_check_interval) {
+    // Too soon after the last one: one more when the interval ends, so the
+    // newest reason to look is not lost.
+    if (rec.status_check_deferred) return;
+    rec.status_check_deferred = true;
+    std::weak_ptr<bool> alive = alive_;
+    std::string id = rec.info.id;
+    loop_.RunAfter(rec.status_checked_at + config_.suspect_check_interval - now,
+                   [this, alive, id] {
+                     if (!alive.lock()) return;
+                     auto it = instances_.find(id);
+                     if (it == instances_.end()) return;
+                     it->second.status_check_deferred = false;
+                     RequestStatusCheck(it->second);
+                   });
+    return;
+  }
+  rec.status_checked_at = now;
+  status_checks_.push_back(rec.info.id);
+  if (status_check_busy_) return;
+  status_check_busy_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  loop_.Post([this, alive] {
+    if (alive.lock()) FlushStatusChecks();
+  });
+}
+
+void Controller::FlushStatusChecks() {
+  if (status_checks_.empty()) {
+    status_check_busy_ = false;
+    return;
+  }
+  std::vector<std::string> batch;
+  const size_t n = std::min(status_checks_.size(), config_.status_batch);
+  batch.assign(status_checks_.begin(), status_checks_.begin() + n);
+  status_checks_.erase(status_checks_.begin(), status_checks_.begin() + n);
+  ++stats_.status_checks;
+  std::weak_ptr<bool> alive = alive_;
+  provider_.DescribeStatus(
+      batch, [this, alive](Result<std::vector<InstanceStatus>> r) {
+        if (!alive.lock()) return;
+        if (!r.ok()) {
+          Record(EventKind::kObservation, "provider.status_failed", "", "", "",
+                 "DescribeStatus of suspect instances failed: " +
+                     r.status().ToString());
+        } else {
+          for (const auto& s : *r) OnProviderStatus(s);
+        }
+        FlushStatusChecks();  // the next batch, or idle
+      });
 }
 
 void Controller::OnLoadReport(const LoadReport& r) {
@@ -468,7 +535,8 @@ void Controller::PollStatus() {
   std::sort(ids.begin(), ids.end());  // deterministic batches
   auto remaining = std::make_shared<size_t>(0);
   auto failed = std::make_shared<bool>(false);
-  size_t batches = (ids.size() + config_.status_batch - 1) / config_.status_batch;
+  size_t batches =
+      (ids.size() + config_.status_batch - 1) / config_.status_batch;
   *remaining = batches;
   auto done_all = [this, alive, failed] {
     if (!alive.lock()) return;
@@ -485,19 +553,18 @@ void Controller::PollStatus() {
     std::vector<std::string> batch(
         ids.begin() + b * config_.status_batch,
         ids.begin() + std::min(ids.size(), (b + 1) * config_.status_batch));
-    provider_.DescribeStatus(
-        batch, [this, alive, remaining, failed, done_all](
-                   Result<std::vector<InstanceStatus>> r) {
-          if (!alive.lock()) return;
-          if (!r.ok()) {
-            *failed = true;
-            Record(EventKind::kObservation, "provider.status_failed", "", "",
-                   "", "DescribeStatus failed: " + r.status().ToString());
-          } else {
-            for (const auto& s : *r) OnProviderStatus(s);
-          }
-          if (--*remaining == 0) done_all();
-        });
+    provider_.DescribeStatus(batch, [this, alive, remaining, failed, done_all](
+                                        Result<std::vector<InstanceStatus>> r) {
+      if (!alive.lock()) return;
+      if (!r.ok()) {
+        *failed = true;
+        Record(EventKind::kObservation, "provider.status_failed", "", "", "",
+               "DescribeStatus failed: " + r.status().ToString());
+      } else {
+        for (const auto& s : *r) OnProviderStatus(s);
+      }
+      if (--*remaining == 0) done_all();
+    });
   }
 }
 
@@ -632,7 +699,8 @@ Status Controller::SetInstanceHealth(const std::string& id,
 
 Status Controller::SetFleetFrozen(bool frozen, const std::string& reason,
                                   const std::string& actor) {
-  LIFELINE_RETURN_IF_ERROR(journal_->PutValue("freeze/fleet", frozen ? "on" : "off"));
+  LIFELINE_RETURN_IF_ERROR(
+      journal_->PutValue("freeze/fleet", frozen ? "on" : "off"));
   governor_.SetFleetFrozen(frozen);
   Record(EventKind::kAudit, frozen ? "freeze.on" : "freeze.off", "", "", "",
          std::string("fleet-wide freeze ") + (frozen ? "on" : "off") +

@@ -47,6 +47,13 @@ struct ControllerConfig {
   // hold now (status polls carry none); zero turns it off (the largest
   // simulations).
   Duration inventory_interval = std::chrono::minutes(5);
+  // An instance whose heartbeats turn suspect (or fail from silence) gets an
+  // out-of-cycle provider status check at once — an active check by an
+  // independent observer: a stopped or impaired instance is then repaired on
+  // its instance/system check without waiting for the next poll, and silence
+  // the provider cannot explain stays a suspicion. At most once per
+  // instance per this interval; zero turns it off.
+  Duration suspect_check_interval = std::chrono::seconds(1);
   // A failure that rests on application-level signals (heartbeats, agents,
   // probes) waits this long before the first decision, so that correlated
   // failures (a partition, a bad health-check deploy) are seen as such.
@@ -94,6 +101,8 @@ struct InstanceRecord {
   std::string app_source;
   std::string app_reason;
   MonoTime app_since{};
+  MonoTime status_checked_at{};  // last out-of-cycle status check (suspect)
+  bool status_check_deferred = false;  // one is due when the interval ends
   double error_ratio = 0;
   double latency_ms = 0;
   std::optional<bool> operator_healthy;
@@ -175,6 +184,7 @@ struct ControllerStats {
   uint64_t recoveries_succeeded = 0;
   uint64_t recoveries_failed = 0;
   uint64_t recoveries_self_healed = 0;  // healthy again before any action
+  uint64_t status_checks = 0;  // out-of-cycle status checks of suspects
 };
 
 class Controller {
@@ -293,6 +303,10 @@ class Controller {
   void Adopt(const std::string& group);
   void ReconcileTick();
   void PollStatus();
+  // Out-of-cycle status checks of suspect instances (suspect_check_interval),
+  // batched, one batch in flight at a time.
+  void RequestStatusCheck(InstanceRecord& rec);
+  void FlushStatusChecks();
   // inventory.cc: addresses learned after launch.
   void InventoryTick();
   void RefreshInventory(const std::string& group);
@@ -395,6 +409,8 @@ class Controller {
   bool started_ = false;
   bool ready_ = false;
   bool evaluation_posted_ = false;
+  std::vector<std::string> status_checks_;  // waiting for FlushStatusChecks
+  bool status_check_busy_ = false;          // posted or in flight
   bool decisions_posted_ = false;
   EventLoop::TimerId decisions_timer_ = EventLoop::kNoTimer;
   MonoTime decisions_at_{};

@@ -20,6 +20,7 @@
 
 namespace lifeline {
 
+using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
@@ -53,9 +54,13 @@ class FleetTest : public ::testing::Test {
     }
   }
 
-  void Boot(const GroupSpec& g, Journal* journal = nullptr) {
+  // `provider` (a wrapper of provider_) stands between the controller and
+  // the simulated cloud when given.
+  void Boot(const GroupSpec& g, Journal* journal = nullptr,
+            Provider* provider = nullptr) {
     controller_ = std::make_unique<Controller>(
-        loop_, provider_, history_, config_, journal ? journal : &journal_);
+        loop_, provider ? *provider : provider_, history_, config_,
+        journal ? journal : &journal_);
     heartbeats_ =
         std::make_unique<SimHeartbeats>(loop_, provider_, *controller_);
     ASSERT_TRUE(controller_->ApplyGroup(g).ok());

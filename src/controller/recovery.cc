@@ -37,11 +37,10 @@ int Controller::ChooseRung(const InstanceRecord& rec, FailureKind kind,
 
 std::vector<std::string> Controller::Corroborate(
     const InstanceRecord& rec, std::vector<std::string> signals) const {
-  bool heartbeat_only = !signals.empty() &&
-                        std::all_of(signals.begin(), signals.end(),
-                                    [](const std::string& s) {
-                                      return s == "heartbeat";
-                                    });
+  bool heartbeat_only =
+      !signals.empty() &&
+      std::all_of(signals.begin(), signals.end(),
+                  [](const std::string& s) { return s == "heartbeat"; });
   if (!heartbeat_only) return signals;
   // Peers: most other instances of the group in the same zone are heard
   // from, so the observer's path to the zone works and this silence is the
@@ -64,8 +63,8 @@ void Controller::StartRecovery(InstanceRecord& rec) {
   const GroupSpec& spec = g->spec;
   const HealthVerdict& v = rec.verdict;
   if (v.kind == FailureKind::kLost) {
-    Record(EventKind::kDecision, "instance.lost", rec.info.group,
-           rec.info.zone, rec.info.id,
+    Record(EventKind::kDecision, "instance.lost", rec.info.group, rec.info.zone,
+           rec.info.id,
            "instance was terminated outside Lifeline; a new one restores "
            "the group's capacity",
            "lost");
@@ -105,8 +104,9 @@ void Controller::StartRecovery(InstanceRecord& rec) {
            "every rung of the " + std::string(ToString(v.kind)) +
                " ladder is used up; leaving the instance for an operator "
                "until " +
-               (until == MonoTime::max() ? std::string("further notice")
-                                         : FormatDuration(until - now) + " from now"),
+               (until == MonoTime::max()
+                    ? std::string("further notice")
+                    : FormatDuration(until - now) + " from now"),
            "ladder");
     if (until != MonoTime::max()) {
       std::weak_ptr<bool> alive = alive_;
@@ -133,11 +133,12 @@ void Controller::StartRecovery(InstanceRecord& rec) {
   // fail many instances at once for one wrong reason (a partition, a bad
   // health-check deploy); they settle before the first decision so the
   // governor sees the whole correlated set.
-  bool from_provider = std::any_of(
-      v.signals.begin(), v.signals.end(), [](const std::string& s) {
+  bool from_provider =
+      std::any_of(v.signals.begin(), v.signals.end(), [](const std::string& s) {
         return s == "system_check" || s == "instance_check" || s == "provider";
       });
-  wf.deadline = now + (from_provider ? Duration::zero() : config_.heartbeat_settle);
+  wf.deadline =
+      now + (from_provider ? Duration::zero() : config_.heartbeat_settle);
   Record(EventKind::kDecision, "recovery.started", wf.group, wf.zone,
          wf.instance,
          std::string(ToString(v.kind)) + " failure (" + v.evidence +
@@ -231,8 +232,9 @@ void Controller::Decide(Workflow& wf) {
       Finish(wf, true, "instance recovered on its own before any action");
       return;
     }
-    if (g->shifted.count(wf.zone) && g->spec.impaired_zone_behavior ==
-                                         ImpairedZoneBehavior::kIgnoreUnhealthy) {
+    if (g->shifted.count(wf.zone) &&
+        g->spec.impaired_zone_behavior ==
+            ImpairedZoneBehavior::kIgnoreUnhealthy) {
       rec.parked_reason = "zonal_shift";
       rec.parked_until = MonoTime::max();
       Finish(wf, false, "zone shifted away with IgnoreUnhealthy: left alone");
@@ -283,7 +285,8 @@ void Controller::Decide(Workflow& wf) {
               {"retry_after", FormatDuration(d.retry_after)}});
       wf.last_defer_rule = d.rule;
     }
-    Duration wait = std::max<Duration>(d.retry_after, std::chrono::milliseconds(100));
+    Duration wait =
+        std::max<Duration>(d.retry_after, std::chrono::milliseconds(100));
     wf.deadline = now + wait;
     return;
   }
@@ -347,6 +350,10 @@ void Controller::RunAction(Workflow& wf) {
         r->second.app = AppHealth::kUnknown;
         r->second.app_source.clear();
         r->second.restarted_at = loop_.Now();
+        // A provider that reports only when asked would otherwise leave
+        // the verification waiting for the next poll.
+        r->second.status_checked_at = MonoTime{};
+        RequestStatusCheck(r->second);
         if (observer_) {
           if (const GroupSpec* spec = group(w.group)) {
             observer_->OnInstanceRestarted(r->second, *spec);
@@ -357,17 +364,18 @@ void Controller::RunAction(Workflow& wf) {
       w.healthy_since = MonoTime{};
       Enter(w, WorkflowState::kVerifying);
       ArmTimer(w, verify, [this](Workflow& x) {
-        RungFailed(x, "not healthy within " +
-                          FormatDuration(group(x.group)
-                                             ->ladder.For(x.failure)[x.rung]
-                                             .timeout) +
-                          " after " + std::string(ToString(x.action)));
+        RungFailed(
+            x, "not healthy within " +
+                   FormatDuration(
+                       group(x.group)->ladder.For(x.failure)[x.rung].timeout) +
+                   " after " + std::string(ToString(x.action)));
       });
       if (r != instances_.end()) Reevaluate(r->second);
     } else if (st.retryable()) {
       RetryLater(w, st);
     } else {
-      RungFailed(w, std::string(ToString(w.action)) + " failed: " + st.ToString());
+      RungFailed(w,
+                 std::string(ToString(w.action)) + " failed: " + st.ToString());
     }
   };
   switch (wf.action) {
@@ -375,22 +383,26 @@ void Controller::RunAction(Workflow& wf) {
       bool stopped = it->second.info.lifecycle == Lifecycle::kStopped;
       Enter(wf, WorkflowState::kRebooting);
       ++stats_.reboots;
-      Call(wf, std::string(stopped ? "Start(" : "Reboot(") + id + ")",
-           [this, id, stopped](Provider::DoneStatus done) {
-             if (stopped) provider_.Start(id, std::move(done));
-             else provider_.Reboot(id, std::move(done));
-           },
-           after);
+      Call(
+          wf, std::string(stopped ? "Start(" : "Reboot(") + id + ")",
+          [this, id, stopped](Provider::DoneStatus done) {
+            if (stopped)
+              provider_.Start(id, std::move(done));
+            else
+              provider_.Reboot(id, std::move(done));
+          },
+          after);
       return;
     }
     case RecoveryAction::kRecover:
       Enter(wf, WorkflowState::kRecovering);
       ++stats_.recovers;
-      Call(wf, "Recover(" + id + ")",
-           [this, id](Provider::DoneStatus done) {
-             provider_.Recover(id, std::move(done));
-           },
-           after);
+      Call(
+          wf, "Recover(" + id + ")",
+          [this, id](Provider::DoneStatus done) {
+            provider_.Recover(id, std::move(done));
+          },
+          after);
       return;
     case RecoveryAction::kReplace:
       StartReplace(wf);
@@ -480,22 +492,25 @@ void Controller::OnHealthChangedDuringWorkflow(InstanceRecord& rec) {
         std::string id = wf.id;
         uint64_t epoch = wf.epoch;
         MonoTime since = wf.healthy_since;
-        loop_.RunAfter(config_.recovery_stable, [this, alive, id, epoch, since] {
-          if (!alive.lock()) return;
-          auto it = workflows_.find(id);
-          if (it == workflows_.end() || it->second.epoch != epoch ||
-              it->second.healthy_since != since) {
-            return;
-          }
-          Finish(it->second, true,
-                 std::string(ToString(it->second.action)) +
-                     " repaired the instance");
-        });
+        loop_.RunAfter(
+            config_.recovery_stable, [this, alive, id, epoch, since] {
+              if (!alive.lock()) return;
+              auto it = workflows_.find(id);
+              if (it == workflows_.end() || it->second.epoch != epoch ||
+                  it->second.healthy_since != since) {
+                return;
+              }
+              Finish(it->second, true,
+                     std::string(ToString(it->second.action)) +
+                         " repaired the instance");
+            });
       } else if (rec.verdict.kind == FailureKind::kLost) {
         Finish(wf, false, "instance was lost during verification");
         RemoveInstance(rec.info.id);
       } else {
         wf.healthy_since = MonoTime{};
+        // Heard from, but not yet seen running by the provider: ask it.
+        if (rec.info.lifecycle != Lifecycle::kRunning) RequestStatusCheck(rec);
       }
       break;
     default:
