@@ -16,11 +16,19 @@ void ApiHandlers::ListEvents(const Req& req, Res& res, const Ctx&) {
   // events, so that asking again with after=<last_seq> leaves no gap.
   // Without it, the newest `limit`.
   q->oldest_first = req.has_param("after");
-  auto events = OnLoop(backend_, [&] { return backend_.history().Query(*q); });
+  // Paging forward, an incomplete answer (the store cannot be read now) is
+  // a 503, never a page that skips events; the newest events are answered
+  // from memory at worst.
+  auto events = OnLoop(backend_, [&] {
+    return q->oldest_first ? backend_.history().TryQuery(*q)
+                           : Result<std::vector<HistoryEvent>>(
+                                 backend_.history().Query(*q));
+  });
   if (!events.ok()) return WriteProblem(res, events.status());
+  if (!events->ok()) return WriteProblem(res, events->status());
   json list = json::array();
   uint64_t last = q->after_seq;  // the last event returned, else `after`
-  for (const auto& e : *events) {
+  for (const auto& e : **events) {
     list.push_back(EventView(e));
     last = std::max(last, e.seq);
   }
@@ -98,9 +106,19 @@ void ApiHandlers::StreamEvents(const Req& req, Res& res, const Ctx&) {
           q.oldest_first = true;
           uint64_t floor = feed->floor();
           std::vector<HistoryEvent> events;
-          lifeline::Status st =
-              backend->RunOnLoop([&] { events = backend->history().Query(q); });
-          if (!st.ok()) return false;
+          lifeline::Status read = lifeline::Status::Ok();
+          lifeline::Status st = backend->RunOnLoop([&] {
+            auto r = backend->history().TryQuery(q);
+            if (r.ok()) {
+              events = std::move(r).value();
+            } else {
+              read = r.status();
+            }
+          });
+          // The history cannot say what came next (its store is down):
+          // end the stream rather than skip; the client resumes with
+          // Last-Event-ID.
+          if (!st.ok() || !read.ok()) return false;
           // A short page holds every match up to the floor; so does one
           // that reaches past it. A full page may not: continue after its
           // last event on the next call (the feed reports the gap again).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/status.h"
 
 namespace lifeline {
 
@@ -74,6 +75,14 @@ class History {
   // Assigns seq, stores the event and tells listeners. Returns the seq.
   virtual uint64_t Append(HistoryEvent event) = 0;
   virtual std::vector<HistoryEvent> Query(const HistoryQuery& q) const = 0;
+  // Like Query, but kUnavailable where the answer would be incomplete (a
+  // history backed by a store that cannot be read now), instead of the best
+  // partial answer. A reader paging forward uses this, so that it never
+  // steps past events it could not see.
+  virtual Result<std::vector<HistoryEvent>> TryQuery(
+      const HistoryQuery& q) const {
+    return Query(q);
+  }
   // Listeners are called synchronously inside Append (on the appender's
   // thread); they must be quick and must not append.
   virtual void AddListener(Listener l) = 0;

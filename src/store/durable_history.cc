@@ -102,6 +102,24 @@ std::vector<HistoryEvent> MergeBySeq(std::vector<HistoryEvent> other,
 
 std::vector<HistoryEvent> DurableHistory::Query(const HistoryQuery& q) const {
   std::vector<HistoryEvent> mem;
+  auto r = Answer(q, &mem);
+  if (r.ok()) return std::move(r).value();
+  // The store is down. Newest-first: memory is the best answer. Paging
+  // forward: memory's events would make the reader jump past the older
+  // ones it cannot see now, so answer nothing rather than a gap.
+  if (q.oldest_first) return {};
+  return mem;
+}
+
+Result<std::vector<HistoryEvent>> DurableHistory::TryQuery(
+    const HistoryQuery& q) const {
+  std::vector<HistoryEvent> mem;
+  return Answer(q, &mem);
+}
+
+Result<std::vector<HistoryEvent>> DurableHistory::Answer(
+    const HistoryQuery& q, std::vector<HistoryEvent>* memory_part) const {
+  std::vector<HistoryEvent>& mem = *memory_part;
   bool memory_suffices = false;
   {
     std::lock_guard lock(mu_);
@@ -134,11 +152,9 @@ std::vector<HistoryEvent> DurableHistory::Query(const HistoryQuery& q) const {
   if (memory_suffices) return mem;
   auto stored = store_.QueryHistory(q);
   if (!stored.ok()) {
-    // The store is down. Newest-first: memory is the best answer. Paging
-    // forward: memory's events would make the reader jump past the older
-    // ones it cannot see now, so answer nothing rather than a gap.
-    if (q.oldest_first) return {};
-    return mem;
+    return stored.status().Annotate("history: events older than the " +
+                                    std::to_string(mem.size()) +
+                                    " in memory are in the store");
   }
   // Each side holds the first (or last) `limit` matches of its own events,
   // so the first (or last) `limit` of the union are among them.

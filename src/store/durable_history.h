@@ -74,6 +74,8 @@ class DurableHistory final : public History {
 
   uint64_t Append(HistoryEvent event) override;
   std::vector<HistoryEvent> Query(const HistoryQuery& q) const override;
+  Result<std::vector<HistoryEvent>> TryQuery(
+      const HistoryQuery& q) const override;
   void AddListener(Listener l) override;
 
   // Returns once every event appended before the call is committed (OK),
@@ -87,6 +89,10 @@ class DurableHistory final : public History {
   Status last_error() const;
 
  private:
+  // The answer to `q`, or the store's error when memory alone cannot give
+  // it (memory's part is left in *memory_part).
+  Result<std::vector<HistoryEvent>> Answer(
+      const HistoryQuery& q, std::vector<HistoryEvent>* memory_part) const;
   DurableHistory(Store& store, Clock& clock, Options options);
   void WriterLoop();
   // Commits one batch from pending_. Requires `lock` held on mu_; releases

@@ -212,6 +212,36 @@ TEST(DurableHistory, OldestFirstMergesEventsNotYetCommitted) {
   ASSERT_TRUE(h->Flush().ok());
 }
 
+TEST(DurableHistory, TryQuerySaysWhenTheStoreIsNeededButUnreadable) {
+  MemoryStore store;
+  SimClock clock;
+  DurableHistory::Options o;
+  o.memory_capacity = 4;  // memory holds 7..10
+  auto h = OpenOrDie(store, clock, o);
+  for (int i = 0; i < 10; ++i) h->Append(Ev("t"));
+  ASSERT_TRUE(h->Flush().ok());
+  store.FailQueries(Unavailable("store: injected: disk I/O error"));
+  HistoryQuery forward;
+  forward.after_seq = 2;
+  forward.oldest_first = true;
+  auto r = h->TryQuery(forward);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("disk I/O error"), std::string::npos);
+  // Query gives nothing rather than a page that skips 3..6.
+  EXPECT_TRUE(h->Query(forward).empty());
+  // Memory alone answers what it can: the newest, or paging from 7 on.
+  HistoryQuery newest;
+  newest.limit = 2;
+  EXPECT_EQ(Seqs(*h->TryQuery(newest)), (std::vector<uint64_t>{9, 10}));
+  forward.after_seq = 7;
+  EXPECT_EQ(Seqs(*h->TryQuery(forward)), (std::vector<uint64_t>{8, 9, 10}));
+  store.FailQueries(Status());
+  forward.after_seq = 2;
+  EXPECT_EQ(Seqs(*h->TryQuery(forward)),
+            (std::vector<uint64_t>{3, 4, 5, 6, 7, 8, 9, 10}));
+}
+
 TEST(DurableHistory, AFailingStoreKeepsEventsQueuedUntilItRecovers) {
   MemoryStore store;
   SimClock clock;

@@ -69,6 +69,7 @@ Status MemoryStore::AppendHistory(const std::vector<HistoryEvent>& events) {
 Result<std::vector<HistoryEvent>> MemoryStore::QueryHistory(
     const HistoryQuery& q) {
   std::lock_guard lock(mu_);
+  if (!query_failure_.ok()) return query_failure_;
   std::vector<HistoryEvent> out;
   if (q.oldest_first) {
     // The history is in ascending seq: start after after_seq.
@@ -117,6 +118,11 @@ Status MemoryStore::PruneHistory(const HistoryRetention& retention,
 MemoryStore::State MemoryStore::Snapshot() const {
   std::lock_guard lock(mu_);
   return state_;
+}
+
+void MemoryStore::FailQueries(Status status) {
+  std::lock_guard lock(mu_);
+  query_failure_ = std::move(status);
 }
 
 void MemoryStore::FailNext(int count, Status status) {

@@ -49,6 +49,9 @@ class MemoryStore final : public Store {
   // The next `count` mutating calls fail with `status` (which must not be
   // OK) and change nothing.
   void FailNext(int count, Status status);
+  // While set (not OK), QueryHistory fails with it: the store cannot be
+  // read. OK clears it.
+  void FailQueries(Status status);
 
   // Successful mutating calls so far (Commit, AppendHistory, PruneHistory).
   uint64_t commits() const;
@@ -61,6 +64,7 @@ class MemoryStore final : public Store {
   State state_;           // guarded by mu_
   int fail_count_ = 0;    // guarded by mu_
   Status fail_status_;    // guarded by mu_
+  Status query_failure_;  // guarded by mu_
   uint64_t commits_ = 0;  // guarded by mu_
 };
 
