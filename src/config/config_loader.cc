@@ -373,6 +373,21 @@ Status CrossCheck(const YamlReader& r, const YAML::Node& groups,
       return r.Error(at, p + ".launch.command",
                      "the process provider needs a command to run");
     }
+    if (c.provider.kind == ProviderKind::kProcess) {
+      // Device "data" is the instance's own data dir
+      // (docs/process-provider.md): it is copied to a replacement, never moved.
+      for (size_t v = 0; v < g.launch.volumes.size(); ++v) {
+        const std::string& dev = g.launch.volumes[v].device;
+        const std::string name = dev.substr(dev.find_last_of('/') + 1);
+        if (name == "data" && g.launch.volumes[v].detachable) {
+          return r.Error(
+              at, p + ".launch.volumes[" + std::to_string(v) + "].detachable",
+              "device 'data' is the instance's data dir; it cannot "
+              "be detached (use snapshot_on_replace to copy it to "
+              "a replacement)");
+        }
+      }
+    }
     const std::vector<std::string>* offered = nullptr;
     std::vector<std::string> sim_zones;
     if (c.provider.kind == ProviderKind::kProcess) {

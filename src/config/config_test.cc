@@ -312,6 +312,19 @@ TEST(ConfigErrors, ProcessProviderNeedsACommand) {
             std::string::npos);
 }
 
+TEST(ConfigErrors, TheProcessDataDirCannotBeDetachable) {
+  const std::string group =
+      "groups:\n  - name: a\n    desired: 1\n    zones: [zone-a]\n"
+      "    launch:\n      command: /bin/true\n      volumes:\n";
+  EXPECT_EQ(ErrorOf(group + "        - {device: data, snapshot_on_replace: "
+                            "true}\n"),
+            "OK");
+  EXPECT_NE(ErrorOf(group + "        - {device: data, detachable: true}\n")
+                .find("groups[0].launch.volumes[0].detachable: device 'data' "
+                      "is the instance's data dir"),
+            std::string::npos);
+}
+
 TEST(ConfigLoader, ProcessLogRotation) {
   auto r = ParseConfig(
       "provider: {process: {log_max_bytes: 65536, log_keep: 5}}\n", "t.yaml");
