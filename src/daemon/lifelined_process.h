@@ -19,11 +19,16 @@
 
 namespace lifeline {
 
-// Starts `lifelined --config config` with stdout and stderr appended to
-// `log`, and `env` set (a null value unsets). Returns the pid, or -1.
+// Starts `lifelined --config config [args...]` with stdout and stderr
+// appended to `log`, and `env` set (a null value unsets). Returns the pid,
+// or -1.
 inline pid_t SpawnLifelined(
     const std::string& config, const std::string& log,
-    const std::vector<std::pair<std::string, const char*>>& env = {}) {
+    const std::vector<std::pair<std::string, const char*>>& env = {},
+    const std::vector<std::string>& args = {}) {
+  std::vector<const char*> argv = {"lifelined", "--config", config.c_str()};
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  argv.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -36,8 +41,7 @@ inline pid_t SpawnLifelined(
         ::unsetenv(name.c_str());
       }
     }
-    ::execl(LIFELINED_PATH, "lifelined", "--config", config.c_str(),
-            static_cast<char*>(nullptr));
+    ::execv(LIFELINED_PATH, const_cast<char* const*>(argv.data()));
     ::_exit(127);
   }
   return pid;
@@ -52,7 +56,17 @@ inline void StopLifelined(pid_t& pid, int sig) {
   pid = -1;
 }
 
-// Pids of live (not zombie, not exiting) processes with `marker` among their arguments.
+// Reaps the daemon if it has exited, without waiting: true once it has,
+// with its wait status in `*status` and `pid` set to -1.
+inline bool TryReapLifelined(pid_t& pid, int* status) {
+  if (pid <= 0) return true;
+  if (::waitpid(pid, status, WNOHANG) != pid) return false;
+  pid = -1;
+  return true;
+}
+
+// Pids of live (not zombie, not exiting) processes with `marker` among their
+// arguments.
 inline std::set<int> MarkedProcesses(const std::string& marker) {
   std::set<int> pids;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
