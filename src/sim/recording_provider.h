@@ -1,6 +1,7 @@
 // RecordingProvider: forwards to the sim provider and tells an observer of
 // every destructive call (terminate, reboot, stop, recover) as it is made,
-// with the target's ground truth at that moment. Other calls pass through.
+// with the target's ground truth at that moment, and another of every
+// launch with its token. Other calls pass through.
 #pragma once
 
 #include <functional>
@@ -22,9 +23,18 @@ struct DestructiveCall {
 class RecordingProvider final : public ForwardingProvider {
  public:
   using Observer = std::function<void(const DestructiveCall&)>;
-  RecordingProvider(SimProvider& inner, Observer observer)
-      : ForwardingProvider(inner), sim_(inner), observer_(std::move(observer)) {}
+  using LaunchObserver = std::function<void(const LaunchRequest&)>;
+  RecordingProvider(SimProvider& inner, Observer observer,
+                    LaunchObserver on_launch)
+      : ForwardingProvider(inner),
+        sim_(inner),
+        observer_(std::move(observer)),
+        on_launch_(std::move(on_launch)) {}
 
+  void Launch(const LaunchRequest& r, Done<InstanceInfo> d) override {
+    on_launch_(r);
+    ForwardingProvider::Launch(r, std::move(d));
+  }
   void Terminate(const std::string& id, DoneStatus d) override {
     Note("terminate", id);
     ForwardingProvider::Terminate(id, std::move(d));
@@ -48,6 +58,7 @@ class RecordingProvider final : public ForwardingProvider {
   }
   SimProvider& sim_;
   Observer observer_;
+  LaunchObserver on_launch_;
 };
 
 }  // namespace lifeline

@@ -14,7 +14,7 @@
 //   faults:
 //     - {at: 10m, kind: fail_zone, zone: sim-1a, duration: 30m}
 //   invariants: [I1, I2, I3, I4, I5, I6]
-//   expect: {capacity_restored_within: 30m}
+//   expect: {capacity_restored_within: 30m, max_destructive_actions: 0}
 //
 // ParseScenario names file, line and column of every error.
 #pragma once
@@ -31,20 +31,20 @@
 namespace lifeline {
 
 enum class FaultKind {
-  kFailHost,            // `count` random hosts (or the host of `instance`)
-  kFailZone,            // every host of `zone`
-  kCrash,               // `count` random instances crash
-  kHang,                // `count` random applications hang
-  kTerminateBehindBack, // `count` random instances terminated by someone else
-  kCapacityShortage,    // launches into `zone` fail
-  kDegradeZone,         // gray failure of `zone`
-  kApiThrottle,         // `rate` of API calls throttled
-  kApiOutage,           // every API call fails
-  kPartition,           // heartbeats from `zone` ("" = all) stop reaching us
-  kMassFalseFailure,    // `fraction` of agents report "failing" (2007)
-  kStall,               // Lifeline's own loop stops for `duration`
-  kCrashLifeline,       // Lifeline dies and restarts from its journal
-  kFreeze,              // operator freezes the fleet for `duration`
+  kFailHost,             // `count` random hosts (or the host of `instance`)
+  kFailZone,             // every host of `zone`
+  kCrash,                // `count` random instances crash
+  kHang,                 // `count` random applications hang
+  kTerminateBehindBack,  // `count` random instances terminated by someone else
+  kCapacityShortage,     // launches into `zone` fail
+  kDegradeZone,          // gray failure of `zone`
+  kApiThrottle,          // `rate` of API calls throttled
+  kApiOutage,            // every API call fails
+  kPartition,            // heartbeats from `zone` ("" = all) stop reaching us
+  kMassFalseFailure,     // `fraction` of agents report "failing" (2007)
+  kStall,                // Lifeline's own loop stops for `duration`
+  kCrashLifeline,        // Lifeline dies and restarts from its journal
+  kFreeze,               // operator freezes the fleet for `duration`
 };
 std::string_view ToString(FaultKind k);
 bool ParseFaultKind(std::string_view s, FaultKind* out);
@@ -74,10 +74,10 @@ struct Scenario {
   SafetyConfig safety;
   std::vector<FaultSpec> faults;
   std::vector<std::string> invariants = {"I1", "I2", "I3", "I4", "I5", "I6"};
-  // I4: after the last fault ends, capacity is back within this bound.
+  // I4: after each fault ends, capacity is back within this bound.
   Duration capacity_restored_within = std::chrono::minutes(30);
-  // Run a swarm of this scenario's fleet with random faults (lifeline-sim
-  // swarm) instead of the fixed timeline.
+  // The run fails (as "expect") if Lifeline makes more destructive calls.
+  std::optional<uint64_t> max_destructive_actions;
 };
 
 Result<Scenario> ParseScenario(const std::string& yaml_text,
