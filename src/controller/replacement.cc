@@ -25,39 +25,40 @@ bool IsCapacityError(const Status& s) {
 void Controller::StartReplace(Workflow& wf) {
   const GroupSpec& spec = *group(wf.group);
   auto it = instances_.find(wf.instance);
-  bool wants_snapshot = std::any_of(
-      spec.launch.volumes.begin(), spec.launch.volumes.end(),
-      [](const VolumeSpec& v) { return v.snapshot_on_replace; });
+  bool wants_snapshot =
+      std::any_of(spec.launch.volumes.begin(), spec.launch.volumes.end(),
+                  [](const VolumeSpec& v) { return v.snapshot_on_replace; });
   bool exists = it != instances_.end() &&
                 it->second.info.lifecycle != Lifecycle::kTerminated;
   if (wants_snapshot && exists && wf.snapshots.empty()) {
     Enter(wf, WorkflowState::kSnapshotting);
     std::string id = wf.instance;
     auto snaps = std::make_shared<std::vector<Snapshot>>();
-    Call(wf, "SnapshotVolumes(" + id + ")",
-         [this, id, snaps](Provider::DoneStatus done) {
-           provider_.SnapshotVolumes(
-               id, [snaps, done](Result<std::vector<Snapshot>> r) {
-                 if (r.ok()) *snaps = *r;
-                 done(r.status());
-               });
-         },
-         [this, snaps](Workflow& w, Status st) {
-           if (st.ok()) {
-             w.snapshots = *snaps;
-             w.call_attempt = 0;
-             LaunchReplacement(w);
-           } else if (st.retryable()) {
-             RetryLater(w, st);
-           } else {
-             Record(EventKind::kAlert, "snapshot.failed", w.group, w.zone,
-                    w.instance,
-                    "volume snapshot failed (" + st.ToString() +
-                        "); replacing without the old data");
-             w.snapshots.push_back(Snapshot{});  // mark as attempted
-             LaunchReplacement(w);
-           }
-         });
+    Call(
+        wf, "SnapshotVolumes(" + id + ")",
+        [this, id, snaps](Provider::DoneStatus done) {
+          provider_.SnapshotVolumes(
+              id, [snaps, done](Result<std::vector<Snapshot>> r) {
+                if (r.ok()) *snaps = *r;
+                done(r.status());
+              });
+        },
+        [this, snaps](Workflow& w, Status st) {
+          if (st.ok()) {
+            w.snapshots = *snaps;
+            w.call_attempt = 0;
+            LaunchReplacement(w);
+          } else if (st.retryable()) {
+            RetryLater(w, st);
+          } else {
+            Record(EventKind::kAlert, "snapshot.failed", w.group, w.zone,
+                   w.instance,
+                   "volume snapshot failed (" + st.ToString() +
+                       "); replacing without the old data");
+            w.snapshots.push_back(Snapshot{});  // mark as attempted
+            LaunchReplacement(w);
+          }
+        });
     return;
   }
   LaunchReplacement(wf);
@@ -103,45 +104,61 @@ void Controller::LaunchReplacement(Workflow& wf) {
   req.group = wf.group;
   req.zone = zone;
   req.spec = spec.launch;
+  // Detachable volumes the old instance holds move to the replacement
+  // (MoveResources) when it is in the same zone: launching a fresh one on
+  // the same device would leave no place to attach them.
+  if (auto old = instances_.find(wf.instance);
+      old != instances_.end() && old->second.info.zone == zone) {
+    auto moves_here = [&](const VolumeSpec& v) {
+      for (const auto& held : old->second.info.volumes) {
+        if (held.detachable && held.device == v.device) return true;
+      }
+      return false;
+    };
+    std::erase_if(req.spec.volumes, moves_here);
+  }
   req.idempotency_token = wf.LaunchToken();
   for (const auto& s : wf.snapshots) {
     if (!s.id.empty()) req.volume_snapshots[s.device] = s.id;
   }
   auto launched = std::make_shared<InstanceInfo>();
   ++stats_.launches;
-  Call(wf, "Launch(" + wf.group + ", " + zone + ", token " + req.idempotency_token + ")",
-       [this, req, launched](Provider::DoneStatus done) {
-         provider_.Launch(req, [launched, done](Result<InstanceInfo> r) {
-           if (r.ok()) *launched = *r;
-           done(r.status());
-         });
-       },
-       [this, launched](Workflow& w, Status st) {
-         if (st.ok()) {
-           w.call_attempt = 0;
-           w.replacement = launched->id;
-           if (!instances_.count(launched->id)) {
-             InstanceRecord& rep =
-                 AddInstance(*launched, InstanceRole::kReplacement, loop_.Now());
-             rep.workflow = w.id;
-           } else {
-             instances_[launched->id].workflow = w.id;
-           }
-           Enter(w, WorkflowState::kAwaitingReplacement);
-           ArmTimer(w, group(w.group)->replacement_timeout,
-                    [this](Workflow& x) { CleanUpReplacement(x); });
-           CheckReplacementReady(w);
-         } else if (IsCapacityError(st)) {
-           w.tried_zones.push_back(w.replacement_zone);
-           ++w.launch_attempt;
-           w.call_attempt = 0;
-           LaunchReplacement(w);
-         } else if (st.retryable()) {
-           RetryLater(w, st);
-         } else {
-           RungFailed(w, "launch failed: " + st.ToString());
-         }
-       });
+  Call(
+      wf,
+      "Launch(" + wf.group + ", " + zone + ", token " + req.idempotency_token +
+          ")",
+      [this, req, launched](Provider::DoneStatus done) {
+        provider_.Launch(req, [launched, done](Result<InstanceInfo> r) {
+          if (r.ok()) *launched = *r;
+          done(r.status());
+        });
+      },
+      [this, launched](Workflow& w, Status st) {
+        if (st.ok()) {
+          w.call_attempt = 0;
+          w.replacement = launched->id;
+          if (!instances_.count(launched->id)) {
+            InstanceRecord& rep =
+                AddInstance(*launched, InstanceRole::kReplacement, loop_.Now());
+            rep.workflow = w.id;
+          } else {
+            instances_[launched->id].workflow = w.id;
+          }
+          Enter(w, WorkflowState::kAwaitingReplacement);
+          ArmTimer(w, group(w.group)->replacement_timeout,
+                   [this](Workflow& x) { CleanUpReplacement(x); });
+          CheckReplacementReady(w);
+        } else if (IsCapacityError(st)) {
+          w.tried_zones.push_back(w.replacement_zone);
+          ++w.launch_attempt;
+          w.call_attempt = 0;
+          LaunchReplacement(w);
+        } else if (st.retryable()) {
+          RetryLater(w, st);
+        } else {
+          RungFailed(w, "launch failed: " + st.ToString());
+        }
+      });
 }
 
 void Controller::CheckReplacementReady(Workflow& wf) {
@@ -158,11 +175,11 @@ void Controller::CheckReplacementReady(Workflow& wf) {
     return;
   }
   if (!ReadyForService(InputsFor(rep->second))) return;
-  Record(EventKind::kObservation, "replacement.ready", wf.group,
-         wf.replacement_zone, wf.replacement,
-         "replacement " + wf.replacement + " for " + wf.instance +
-             " is healthy",
-         "", {{"workflow", wf.id}});
+  Record(
+      EventKind::kObservation, "replacement.ready", wf.group,
+      wf.replacement_zone, wf.replacement,
+      "replacement " + wf.replacement + " for " + wf.instance + " is healthy",
+      "", {{"workflow", wf.id}});
   MoveResources(wf);
 }
 
@@ -190,28 +207,29 @@ void Controller::MoveResources(Workflow& wf) {
     Enter(wf, WorkflowState::kFencing);
     old->second.stopped_by_us = true;
     std::string id = wf.instance;
-    Call(wf, "Stop(" + id + ") to fence it",
-         [this, id](Provider::DoneStatus done) {
-           provider_.Stop(id, std::move(done));
-         },
-         [this](Workflow& w, Status st) {
-           if (st.ok() || st.code() == StatusCode::kNotFound) {
-             w.call_attempt = 0;
-             MoveResources(w);
-           } else if (st.retryable()) {
-             RetryLater(w, st);
-           } else {
-             // Cannot fence: moving resources would risk two writers.
-             Record(EventKind::kAlert, "fence.failed", w.group, w.zone,
-                    w.instance,
-                    "could not stop the old instance to fence it (" +
-                        st.ToString() +
-                        "); terminating it before moving its resources");
-             auto o = instances_.find(w.instance);
-             if (o != instances_.end()) o->second.stopped_by_us = true;
-             TerminateOld(w);
-           }
-         });
+    Call(
+        wf, "Stop(" + id + ") to fence it",
+        [this, id](Provider::DoneStatus done) {
+          provider_.Stop(id, std::move(done));
+        },
+        [this](Workflow& w, Status st) {
+          if (st.ok() || st.code() == StatusCode::kNotFound) {
+            w.call_attempt = 0;
+            MoveResources(w);
+          } else if (st.retryable()) {
+            RetryLater(w, st);
+          } else {
+            // Cannot fence: moving resources would risk two writers.
+            Record(EventKind::kAlert, "fence.failed", w.group, w.zone,
+                   w.instance,
+                   "could not stop the old instance to fence it (" +
+                       st.ToString() +
+                       "); terminating it before moving its resources");
+            auto o = instances_.find(w.instance);
+            if (o != instances_.end()) o->second.stopped_by_us = true;
+            TerminateOld(w);
+          }
+        });
     return;
   }
   Enter(wf, WorkflowState::kMovingResources);
@@ -230,18 +248,20 @@ void Controller::MoveResources(Workflow& wf) {
                       }});
   }
   for (const auto& v : volumes) {
-    moves->push_back({"DetachVolume(" + v.id + ")",
-                      [this, v](Provider::DoneStatus d) {
-                        provider_.DetachVolume(v.id, std::move(d));
-                      }});
+    moves->push_back(
+        {"DetachVolume(" + v.id + ")", [this, v](Provider::DoneStatus d) {
+           provider_.DetachVolume(v.id, std::move(d));
+         }});
     moves->push_back({"AttachVolume(" + v.id + " -> " + to + ")",
                       [this, v, to](Provider::DoneStatus d) {
-                        provider_.AttachVolume(v.id, to, v.device, std::move(d));
+                        provider_.AttachVolume(v.id, to, v.device,
+                                               std::move(d));
                       }});
   }
   auto next = std::make_shared<std::function<void(Workflow&, size_t)>>();
-  *next = [this, moves, weak_next = std::weak_ptr<std::function<void(Workflow&, size_t)>>(next)](
-              Workflow& w, size_t i) {
+  *next = [this, moves,
+           weak_next = std::weak_ptr<std::function<void(Workflow&, size_t)>>(
+               next)](Workflow& w, size_t i) {
     if (i == moves->size()) {
       // Move the bookkeeping with the resources.
       auto o = instances_.find(w.instance);
@@ -276,7 +296,8 @@ void Controller::TerminateOld(Workflow& wf) {
   if (HoldIfFrozen(wf)) return;
   // Promote the replacement: from here on it is the group's capacity.
   auto rep = instances_.find(wf.replacement);
-  if (rep != instances_.end() && rep->second.role == InstanceRole::kReplacement) {
+  if (rep != instances_.end() &&
+      rep->second.role == InstanceRole::kReplacement) {
     rep->second.role = InstanceRole::kActive;
     rep->second.workflow.clear();
     Account(rep->second);
@@ -292,23 +313,24 @@ void Controller::TerminateOld(Workflow& wf) {
   Enter(wf, WorkflowState::kTerminatingOld);
   std::string id = wf.instance;
   ++stats_.terminates;
-  Call(wf, "Terminate(" + id + ")",
-       [this, id](Provider::DoneStatus done) {
-         provider_.Terminate(id, std::move(done));
-       },
-       [this](Workflow& w, Status st) {
-         if (st.ok() || st.code() == StatusCode::kNotFound) {
-           RemoveInstance(w.instance);
-           Finish(w, true, "replaced by " + w.replacement);
-         } else if (st.retryable()) {
-           RetryLater(w, st);
-         } else {
-           Record(EventKind::kAlert, "terminate.failed", w.group, w.zone,
-                  w.instance,
-                  "could not terminate the replaced instance: " + st.ToString());
-           RetryLater(w, st);
-         }
-       });
+  Call(
+      wf, "Terminate(" + id + ")",
+      [this, id](Provider::DoneStatus done) {
+        provider_.Terminate(id, std::move(done));
+      },
+      [this](Workflow& w, Status st) {
+        if (st.ok() || st.code() == StatusCode::kNotFound) {
+          RemoveInstance(w.instance);
+          Finish(w, true, "replaced by " + w.replacement);
+        } else if (st.retryable()) {
+          RetryLater(w, st);
+        } else {
+          Record(EventKind::kAlert, "terminate.failed", w.group, w.zone,
+                 w.instance,
+                 "could not terminate the replaced instance: " + st.ToString());
+          RetryLater(w, st);
+        }
+      });
 }
 
 void Controller::CleanUpReplacement(Workflow& wf) {
@@ -319,8 +341,9 @@ void Controller::CleanUpReplacement(Workflow& wf) {
   }
   Record(EventKind::kDecision, "replacement.abandoned", wf.group,
          wf.replacement_zone, wf.replacement,
-         "replacement " + wf.replacement + " did not become healthy in time; "
-         "terminating it and trying elsewhere",
+         "replacement " + wf.replacement +
+             " did not become healthy in time; "
+             "terminating it and trying elsewhere",
          "replacement_timeout", {{"workflow", wf.id}});
   Enter(wf, WorkflowState::kCleaningUp);
   std::string id = wf.replacement;
@@ -328,27 +351,28 @@ void Controller::CleanUpReplacement(Workflow& wf) {
     r->second.terminated_by_us = true;
   }
   ++stats_.terminates;
-  Call(wf, "Terminate(" + id + ") (failed replacement)",
-       [this, id](Provider::DoneStatus done) {
-         provider_.Terminate(id, std::move(done));
-       },
-       [this](Workflow& w, Status st) {
-         if (st.ok() || st.code() == StatusCode::kNotFound) {
-           RemoveInstance(w.replacement);
-           w.tried_zones.push_back(w.replacement_zone);
-           w.replacement.clear();
-           ++w.launch_attempt;
-           w.call_attempt = 0;
-           const GroupSpec* spec = group(w.group);
-           if (w.tried_zones.size() >= spec->zones.size()) {
-             RungFailed(w, "no replacement became healthy in any zone");
-           } else {
-             LaunchReplacement(w);
-           }
-         } else {
-           RetryLater(w, st);
-         }
-       });
+  Call(
+      wf, "Terminate(" + id + ") (failed replacement)",
+      [this, id](Provider::DoneStatus done) {
+        provider_.Terminate(id, std::move(done));
+      },
+      [this](Workflow& w, Status st) {
+        if (st.ok() || st.code() == StatusCode::kNotFound) {
+          RemoveInstance(w.replacement);
+          w.tried_zones.push_back(w.replacement_zone);
+          w.replacement.clear();
+          ++w.launch_attempt;
+          w.call_attempt = 0;
+          const GroupSpec* spec = group(w.group);
+          if (w.tried_zones.size() >= spec->zones.size()) {
+            RungFailed(w, "no replacement became healthy in any zone");
+          } else {
+            LaunchReplacement(w);
+          }
+        } else {
+          RetryLater(w, st);
+        }
+      });
 }
 
 // ---- warm pools -------------------------------------------------------------
@@ -405,35 +429,36 @@ void Controller::StartTakenStandby(Workflow& wf) {
   }
   Enter(wf, WorkflowState::kLaunching);
   std::string id = wf.replacement;
-  Call(wf, "Start(" + id + ") (warm-pool standby)",
-       [this, id](Provider::DoneStatus done) {
-         provider_.Start(id, std::move(done));
-       },
-       [this, await_ready](Workflow& w, Status st) {
-         if (st.ok()) {
-           w.call_attempt = 0;
-           await_ready(w);
-         } else if (st.retryable() && !IsCapacityError(st)) {
-           RetryLater(w, st);
-         } else {
-           // The standby cannot start: put it back, parked, and launch cold.
-           auto it = instances_.find(w.replacement);
-           if (it != instances_.end()) {
-             it->second.role = InstanceRole::kStandby;
-             it->second.workflow.clear();
-             it->second.parked_reason = "start_failed";
-             Account(it->second);
-           }
-           Record(EventKind::kAlert, "warm_pool.start_failed", w.group,
-                  w.replacement_zone, w.replacement,
-                  "starting the standby failed (" + st.ToString() +
-                      "); launching the replacement cold",
-                  "warm_pool", {{"workflow", w.id}});
-           w.replacement.clear();
-           w.call_attempt = 0;
-           LaunchReplacement(w);
-         }
-       });
+  Call(
+      wf, "Start(" + id + ") (warm-pool standby)",
+      [this, id](Provider::DoneStatus done) {
+        provider_.Start(id, std::move(done));
+      },
+      [this, await_ready](Workflow& w, Status st) {
+        if (st.ok()) {
+          w.call_attempt = 0;
+          await_ready(w);
+        } else if (st.retryable() && !IsCapacityError(st)) {
+          RetryLater(w, st);
+        } else {
+          // The standby cannot start: put it back, parked, and launch cold.
+          auto it = instances_.find(w.replacement);
+          if (it != instances_.end()) {
+            it->second.role = InstanceRole::kStandby;
+            it->second.workflow.clear();
+            it->second.parked_reason = "start_failed";
+            Account(it->second);
+          }
+          Record(EventKind::kAlert, "warm_pool.start_failed", w.group,
+                 w.replacement_zone, w.replacement,
+                 "starting the standby failed (" + st.ToString() +
+                     "); launching the replacement cold",
+                 "warm_pool", {{"workflow", w.id}});
+          w.replacement.clear();
+          w.call_attempt = 0;
+          LaunchReplacement(w);
+        }
+      });
 }
 
 }  // namespace lifeline
