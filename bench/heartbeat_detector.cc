@@ -59,17 +59,28 @@ void B3() {
 }
 
 void B5() {
-  // Silent death after 40 simulated minutes of clean heartbeats at h=100ms.
+  // Silent death after 40 simulated minutes of clean heartbeats at h=100ms;
+  // cold_start: the whole fleet (and so its group) is that old; young: 100
+  // of the 1000 instances were replaced that long before (restarted into
+  // a group with 40 minutes of history), figures for those 100 only.
   struct Case {
     const char* name;
     double loss;
     int jitter;
     Duration warm;
+    Duration young_age = Duration::zero();
   };
-  for (Case c : {Case{"clean", 0, 0, std::chrono::minutes(40)},
-                 Case{"jitter20pm20", 0, 40, std::chrono::minutes(40)},
-                 Case{"loss1pct_jitter", 0.01, 40, std::chrono::minutes(40)},
-                 Case{"cold_start_10s", 0, 0, std::chrono::seconds(10)}}) {
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  for (Case c :
+       {Case{"clean", 0, 0, minutes(40)},
+        Case{"jitter20pm20", 0, 40, minutes(40)},
+        Case{"loss1pct_jitter", 0.01, 40, minutes(40)},
+        Case{"cold_start_10s", 0, 0, seconds(10)},
+        Case{"cold_start_1s", 0, 0, seconds(1)},
+        Case{"young_10s_clean", 0, 0, minutes(40), seconds(10)},
+        Case{"young_1s_clean", 0, 0, minutes(40), seconds(1)},
+        Case{"young_10s_jitter20pm20", 0, 40, minutes(40), seconds(10)}}) {
     std::vector<std::future<SimResult>> parts;
     for (uint64_t seed : {11, 12}) {
       SimParams p;
@@ -79,14 +90,21 @@ void B5() {
       p.run = c.warm;
       p.kill_after = std::chrono::seconds(20);
       p.seed = seed;
+      if (c.young_age > Duration::zero()) {
+        p.young = 100;
+        p.young_age = c.young_age;
+        p.state_interval = true;
+      }
       parts.push_back(std::async(std::launch::async, RunFleet, p));
     }
     std::vector<double> from_last, from_death;
     uint64_t false_failed = 0;
     for (auto& f : parts) {
       SimResult r = f.get();
-      from_last.insert(from_last.end(), r.detect_from_last_ms.begin(),
-                       r.detect_from_last_ms.end());
+      const std::vector<double>& last = c.young_age > Duration::zero()
+                                            ? r.detect_young_from_last_ms
+                                            : r.detect_from_last_ms;
+      from_last.insert(from_last.end(), last.begin(), last.end());
       from_death.insert(from_death.end(), r.detect_from_death_ms.begin(),
                         r.detect_from_death_ms.end());
       false_failed += r.false_failed;
@@ -107,6 +125,7 @@ void B7() {
     int instances;
     Duration run;
     Duration h;
+    Duration replace_every = Duration::zero();
   };
   // The 5 % case covers 100 k instance-hours (3.6 G heartbeats, a few
   // minutes on two cores); the others are sized to stay under a minute.
@@ -119,6 +138,12 @@ void B7() {
        milliseconds(100)},
       {"loss5_jitter20pm20_h1s", 0.05, 0, 1, 30000, std::chrono::hours(2),
        std::chrono::seconds(1)},
+      // Always young: every instance replaced (new id, new sequence) every
+      // minute, so each of the ~600 k lives is under 60 s old.
+      {"loss5_jitter20pm20_young60s_h100ms", 0.05, 0, 1, 5000,
+       std::chrono::hours(2), milliseconds(100), std::chrono::seconds(60)},
+      {"bursty_young60s_h100ms", 0.01, 0.01, 0.4, 3000, std::chrono::hours(2),
+       milliseconds(100), std::chrono::seconds(60)},
   };
   for (const Case& c : cases) {
     RealClock wall;
@@ -138,11 +163,14 @@ void B7() {
       p.advance_every = milliseconds(5);
       p.config.expected_interval = c.h;
       p.fixed_timeout = 3 * c.h;
+      p.replace_every = c.replace_every;
+      p.state_interval = c.replace_every > Duration::zero();
       parts.push_back(std::async(std::launch::async, RunFleet, p));
     }
     SimResult sum;
     for (auto& f : parts) {
       SimResult r = f.get();
+      sum.replacements += r.replacements;
       sum.instance_hours += r.instance_hours;
       sum.false_failed += r.false_failed;
       sum.false_suspect += r.false_suspect;
@@ -154,6 +182,10 @@ void B7() {
     }
     std::string n = c.name;
     Report("B7", "instance_hours_" + n, sum.instance_hours, "h");
+    if (sum.replacements > 0) {
+      Report("B7", "replacements_" + n, static_cast<double>(sum.replacements),
+             "count");
+    }
     Report("B7", "false_failed_" + n, static_cast<double>(sum.false_failed),
            "count");
     Report("B7", "false_failed_per_instance_hour_" + n,

@@ -4,10 +4,13 @@
 // delay in [0, jitter]. Time moves in 1 ms steps; the detector is advanced
 // every `advance_every`. Baseline detectors (a fixed timeout and a normal-
 // distribution phi as in Akka/Cassandra) judge the same arrivals.
+// Instances can be replaced (untracked, and a new id with a new sequence
+// tracked, as the recovery ladder does) to measure young instances.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/clock.h"
@@ -29,6 +32,14 @@ struct SimParams {
   heartbeat::DetectorConfig config;
   Duration fixed_timeout = std::chrono::milliseconds(300);
   double normal_phi = 8;
+  // >0: every instance is replaced this often (staggered), so the fleet
+  // is always young.
+  Duration replace_every = Duration::zero();
+  // The first `young` instances are replaced `young_age` before the run
+  // ends: at death they are that old, in a group with `run` of history.
+  int young = 0;
+  Duration young_age = Duration::zero();
+  bool state_interval = false;  // entries carry h (Lifeline's senders do)
 };
 
 struct SimResult {
@@ -40,6 +51,8 @@ struct SimResult {
   uint64_t normal_phi_fp = 0;
   std::vector<double> detect_from_last_ms;   // declared failed - last arrival
   std::vector<double> detect_from_death_ms;  // declared failed - death
+  std::vector<double> detect_young_from_last_ms;  // the `young` ones only
+  uint64_t replacements = 0;
 };
 
 inline SimResult RunFleet(const SimParams& p) {
@@ -61,7 +74,16 @@ inline SimResult RunFleet(const SimParams& p) {
         static_cast<uint32_t>(i));
   }
   const size_t n = static_cast<size_t>(p.instances);
-  std::vector<uint64_t> seq(n, 1000);
+  std::vector<uint64_t> seq(n, 1000), base(n, 0);
+  std::vector<int64_t> replace_ms(n, -1);
+  std::vector<std::string> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = "i-" + std::to_string(i);
+  const int64_t every_ms = p.replace_every / milliseconds(1);
+  for (size_t i = 0; i < n; ++i) {
+    if (every_ms > 0) replace_ms[i] = rng.UniformInt(1, every_ms);
+    if (static_cast<int>(i) < p.young)
+      replace_ms[i] = p.run / milliseconds(1) - p.young_age / milliseconds(1);
+  }
   std::vector<uint8_t> bad(n, 0), dead(n, 0);
   std::vector<int64_t> last_ms(n, -1), death_ms(n, -1);
   std::vector<float> mean(n, static_cast<float>(h_ms)), var(n, 0);
@@ -73,6 +95,8 @@ inline SimResult RunFleet(const SimParams& p) {
   std::vector<std::vector<Arrival>> ring(kRing);
   heartbeat::DetectorOutput out;
   heartbeat::HeartbeatEntry e;
+  if (p.state_interval)
+    e.interval_us = static_cast<uint32_t>(p.h / std::chrono::microseconds(1));
   const int64_t run_ms = p.run / milliseconds(1);
   const int64_t kill_ms =
       p.kill_after > Duration::zero() ? p.kill_after / milliseconds(1) : -1;
@@ -99,6 +123,17 @@ inline SimResult RunFleet(const SimParams& p) {
         dead[i] = 1;
         continue;
       }
+      if (replace_ms[i] >= 0 && ms >= replace_ms[i]) {
+        (void)det.Untrack(ids[i]);
+        ids[i] = "i-" + std::to_string(i) + "." + std::to_string(ms);
+        (void)det.Track(ids[i], 0, now);
+        index[i] = det.Find(ids[i]);
+        seq[i] += 1'000'000;
+        base[i] = seq[i];
+        last_ms[i] = -1;
+        ++res.replacements;
+        replace_ms[i] = every_ms > 0 ? ms + every_ms : -1;
+      }
       uint64_t s = ++seq[i];
       ++res.heartbeats_sent;
       bool lost = false;
@@ -114,6 +149,7 @@ inline SimResult RunFleet(const SimParams& p) {
     }
     auto& bucket = ring[static_cast<size_t>(ms % kRing)];
     for (const Arrival& a : bucket) {
+      if (a.seq <= base[a.i]) continue;  // sent by a replaced instance
       e.seq = a.seq;
       det.Observe(index[a.i], e, 0, now, &out);
       int64_t& last = last_ms[a.i];
@@ -142,6 +178,9 @@ inline SimResult RunFleet(const SimParams& p) {
                 static_cast<double>(ms - last_ms[i]));
             res.detect_from_death_ms.push_back(
                 static_cast<double>(ms - death_ms[i]));
+            if (static_cast<int>(i) < p.young)
+              res.detect_young_from_last_ms.push_back(
+                  static_cast<double>(ms - last_ms[i]));
           }
         } else if (t.health == AppHealth::kSuspect && alive) {
           ++res.false_suspect;

@@ -12,6 +12,9 @@ constexpr double kRunWeight = 1.0 / 32;
 constexpr double kIntervalWeight = 1.0 / 16;
 constexpr double kJitterWeight = 1.0 / 64;
 constexpr uint16_t kMaxMissed = 60000;
+constexpr uint16_t kMaxSteps = 65535;
+// Steps after which a learned (not stated) interval is trusted.
+constexpr uint16_t kIntervalLearnSteps = 64;
 const Duration kMaxGrace = std::chrono::hours(24 * 24);
 
 AppHealth HealthOf(Liveness l, AppStatus app) {
@@ -77,7 +80,11 @@ FailureDetector::FailureDetector(const DetectorConfig& config, MonoTime start)
       origin_(start),
       wheel_(config.tick, 4096, start),
       last_advance_(start),
-      stall_memory_(std::max(config.max_silence, config.default_grace)) {}
+      stall_memory_(std::max(config.max_silence, config.default_grace)) {
+  prior_.loss = static_cast<float>(config.loss_prior);
+  prior_.loss2 = static_cast<float>(config.loss_prior * config.loss_prior);
+  prior_.run2 = static_cast<float>(config.burst_prior);
+}
 
 void FailureDetector::Reserve(size_t n) {
   ids_.Reserve(n);
@@ -87,7 +94,7 @@ void FailureDetector::Reserve(size_t n) {
 
 size_t FailureDetector::MemoryBytes() const {
   return ids_.MemoryBytes() + records_.capacity() * sizeof(Record) +
-         wheel_.MemoryBytes();
+         groups_.capacity() * sizeof(GroupStats) + wheel_.MemoryBytes();
 }
 
 Status FailureDetector::Track(std::string_view id, uint16_t group, MonoTime now,
@@ -101,6 +108,7 @@ Status FailureDetector::Track(std::string_view id, uint16_t group, MonoTime now,
     return InvalidArgument("heartbeat detector: Track(" + std::string(id) +
                            "): grace " + FormatDuration(grace) + " too long");
   }
+  if (groups_.size() <= group) groups_.resize(size_t{group} + 1, prior_);
   auto [index, inserted] = ids_.Insert(id);
   if (!inserted) {
     records_[index].group = group;
@@ -115,8 +123,8 @@ Status FailureDetector::Track(std::string_view id, uint16_t group, MonoTime now,
   r.group = group;
   r.last_arrival_ns = NsOf(now);
   r.step_ns = static_cast<float>(config_.expected_interval.count());
-  r.loss = static_cast<float>(config_.loss_prior);
-  r.loss2 = static_cast<float>(config_.loss_prior * config_.loss_prior);
+  // Own evidence starts empty (run2 at the prior, so that the instance's
+  // own bursts pull it from there); the prior is the group's (EstimatesOf).
   r.run2 = static_cast<float>(config_.burst_prior);
   r.grace_ms = static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(grace).count());
@@ -139,12 +147,33 @@ Status FailureDetector::Untrack(std::string_view id) {
   return Status::Ok();
 }
 
+FailureDetector::Estimates FailureDetector::EstimatesOf(const Record& r) const {
+  // The averages are linear in their starting value, so "started at the
+  // prior" is own evidence (started at 0) plus the prior times the weight
+  // it has left after `steps` sequence steps. Taking the group's current
+  // statistics as that prior lets a young instance use what its group has
+  // shown, and leaves an old one to its own history.
+  const bool knows_interval =
+      (r.flags & kHasInterval) || r.steps >= kIntervalLearnSteps;
+  const GroupStats& g = knows_interval ? groups_[r.group] : prior_;
+  double w = std::pow(1 - 1.0 / config_.loss_window, r.steps);
+  Estimates e;
+  e.loss = r.loss + w * g.loss;
+  e.loss2 = r.loss2 + w * g.loss2;
+  // run2 learns from the instance's own bursts, from burst_prior; a young
+  // instance of a group with longer bursts takes the group's, fading the
+  // same way.
+  e.run2 = r.run2 + w * std::max(0.0, static_cast<double>(g.run2) - r.run2);
+  return e;
+}
+
 LossModel FailureDetector::ModelOf(const Record& r) const {
   double floor = config_.loss_floor;
+  Estimates e = EstimatesOf(r);
   LossModel m;
-  m.lp = -std::log10(std::max<double>(r.loss, floor));
-  m.lp2 = -std::log10(std::max<double>(r.loss2, floor * floor));
-  m.lq = r.run2 > 1.001 ? -std::log10(1 - 1 / static_cast<double>(r.run2)) : 0;
+  m.lp = -std::log10(std::max(e.loss, floor));
+  m.lp2 = -std::log10(std::max(e.loss2, floor * floor));
+  m.lq = e.run2 > 1.001 ? -std::log10(1 - 1 / e.run2) : 0;
   return m;
 }
 
@@ -173,17 +202,34 @@ void FailureDetector::UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns) {
   double missed = g - 1;
   double a = 1.0 / config_.loss_window;
   double loss = r.loss;
+  r.steps =
+      static_cast<uint16_t>(std::min<double>(r.steps + g, double{kMaxSteps}));
+  // The group pools every step of its instances, except the silence of one
+  // that was already failed (a restarted or returning sender, not loss).
+  GroupStats& p = groups_[r.group];
+  const bool pool = r.liveness != Liveness::kFailed;
   if (missed == 0) {  // the common case: no pow()
     r.loss2 = static_cast<float>(r.loss2 * (1 - a));
     r.max_run = static_cast<float>(r.max_run * (1 - a / 8));
+    if (pool) {
+      p.loss = static_cast<float>(p.loss * (1 - a));
+      p.loss2 = static_cast<float>(p.loss2 * (1 - a));
+    }
   } else {
-    loss = 1 - (1 - loss) * std::pow(1 - a, missed);
-    r.loss2 = static_cast<float>(r.loss2 * std::pow(1 - a, g) +
-                                 (missed >= 2 ? a : 0));
+    double kept = std::pow(1 - a, missed);  // (1 - a)^g = kept * (1 - a)
+    loss = 1 - (1 - loss) * kept;
+    double burst = missed >= 2 ? a : 0;
+    r.loss2 = static_cast<float>(r.loss2 * kept * (1 - a) + burst);
     if (missed >= 2)
       r.run2 += static_cast<float>((missed - 1 - r.run2) * kRunWeight);
     r.max_run = static_cast<float>(
         std::max(missed, r.max_run * std::pow(1 - a / 8, g)));
+    if (pool) {
+      p.loss = static_cast<float>((1 - (1 - p.loss) * kept) * (1 - a));
+      p.loss2 = static_cast<float>(p.loss2 * kept * (1 - a) + burst);
+      if (missed >= 2)
+        p.run2 += static_cast<float>((missed - 1 - p.run2) * kRunWeight);
+    }
   }
   r.loss = static_cast<float>(loss * (1 - a));
   if (!(r.flags & kHasInterval)) {
@@ -354,13 +400,15 @@ void FailureDetector::ObserveBatch(std::span<const HeartbeatEntry> entries,
 
 DropReason FailureDetector::Heartbeat(std::string_view id, uint64_t seq,
                                       MonoTime now, DetectorOutput* out,
-                                      AppStatus status) {
+                                      AppStatus status, Duration interval) {
   uint32_t index = ids_.Find(id);
   if (index == kNone) return DropReason::kUnknownInstance;
   HeartbeatEntry e;
   e.instance_id = id;
   e.seq = seq;
   e.status = status;
+  e.interval_us = static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(interval).count());
   return Observe(index, e, records_[index].group, now, out);
 }
 
@@ -373,7 +421,8 @@ void FailureDetector::OnDeadline(uint32_t index, MonoTime now,
     std::snprintf(
         reason, sizeof reason,
         "no heartbeat for %s (phi %.1f, loss %.2f%%, interval %s)",
-        FormatDuration(silent).c_str(), PhiOf(r, at), r.loss * 100.0,
+        FormatDuration(silent).c_str(), PhiOf(r, at),
+        EstimatesOf(r).loss * 100.0,
         FormatDuration(Duration(static_cast<int64_t>(r.step_ns))).c_str());
   };
   switch (r.liveness) {

@@ -8,10 +8,25 @@
 // independent-loss model and a bursty one (the rate of runs of two or more
 // losses, with geometric run lengths fitted to those runs only, so that
 // single losses do not hide the tail of long bursts). It also never fails
-// an instance sooner than two heartbeats past its longest recent burst. An
-// instance becomes suspect when phi reaches phi_suspect and failed when it
-// reaches phi_failed (never before two heartbeats are missed); a heartbeat
-// brings it back (recovered). See docs/heartbeat-protocol.md.
+// an instance sooner than two heartbeats past its longest recent burst.
+//
+// A new instance's prior is its group's record: per group, each detector
+// (so each shard) pools the same loss statistics over every heartbeat of
+// the group's instances, and an instance's estimates are its own evidence
+// plus the group's, the group's share fading as the instance's own history
+// grows (weight (1 - 1/loss_window)^steps, exactly as the fixed prior fades for
+// an instance alone). A young instance of a group that has shown as many
+// clean heartbeats as one instance needs to be trusted (~18 k at the
+// defaults) is failed after two missed heartbeats; one of a lossy or
+// bursty group is as cautious as that group requires; a group's first
+// instance starts from the fixed prior (loss_prior, burst_prior), and so
+// does an instance whose interval is neither stated in its heartbeats nor
+// yet learned from 64 of them (a fast threshold on a wrong interval would
+// fail it between two heartbeats).
+//
+// An instance becomes suspect when phi reaches phi_suspect and failed when
+// it reaches phi_failed (never before two heartbeats are missed); a
+// heartbeat brings it back (recovered). See docs/heartbeat-protocol.md.
 //
 // It is the single-threaded core used by HeartbeatService's shards and,
 // directly, by simulations: feed Heartbeat()/Observe() with arrival times
@@ -57,7 +72,8 @@ struct DetectorConfig {
   double loss_floor = 1e-6;         // never assume a loss rate below this
   // Assumed mean length - 1 of a loss burst until bursts are seen (2: a
   // burst goes on with probability 1/2). Above 1 keeps new instances from
-  // being failed by their first long burst.
+  // being failed by their first long burst. loss_prior and burst_prior are
+  // where a group's pooled statistics start (see the file comment).
   double burst_prior = 2;
   double loss_window = 1024;  // heartbeats in the loss average
   // Silence after which an instance is failed whatever phi says.
@@ -130,9 +146,11 @@ class FailureDetector {
                     std::span<const uint16_t> key_groups,
                     std::span<const uint32_t> order, MonoTime now,
                     DetectorOutput* out, EntryCounts* counts);
-  // Simulation convenience: by id, status ok, key group = the tracked one.
+  // Simulation convenience: by id, key group = the tracked one; `interval`
+  // is the entry's stated interval (zero: not stated).
   DropReason Heartbeat(std::string_view id, uint64_t seq, MonoTime now,
-                       DetectorOutput* out, AppStatus status = AppStatus::kOk);
+                       DetectorOutput* out, AppStatus status = AppStatus::kOk,
+                       Duration interval = Duration::zero());
 
   // Fires every deadline up to `now` and emits due load reports.
   void AdvanceTo(MonoTime now, DetectorOutput* out);
@@ -149,7 +167,10 @@ class FailureDetector {
   void Reserve(size_t n);
 
  private:
-  // 56 bytes per instance; see docs/heartbeat-protocol.md.
+  // 64 bytes per instance (62 used); see docs/heartbeat-protocol.md.
+  // loss and loss2 hold the instance's own evidence only (from 0), run2
+  // its own bursts' average (from burst_prior); the prior comes from its
+  // group's GroupStats, weighted by `steps` (EstimatesOf).
   struct Record {
     int64_t last_arrival_ns = 0;  // since the detector origin
     uint64_t last_seq = 0;
@@ -169,6 +190,19 @@ class FailureDetector {
     AppStatus app = AppStatus::kOk;
     uint8_t published = 0;  // AppHealth last reported to the owner
     uint8_t flags = 0;
+    uint16_t steps = 0;  // sequence steps since tracking, saturating
+  };
+  // One group's loss statistics pooled over its instances' heartbeats (the
+  // same averages as a Record's, over the group's sequence steps), started
+  // at the configured prior.
+  struct GroupStats {
+    float loss = 0;
+    float loss2 = 0;
+    float run2 = 1;
+  };
+  // A record's effective averages: own evidence plus the group's prior.
+  struct Estimates {
+    double loss = 0, loss2 = 0, run2 = 1;
   };
   static_assert(sizeof(Record) <= 64, "detector record must fit 64 bytes");
   static constexpr uint8_t kHasSeq = 1, kLoadPending = 2, kHasInterval = 4;
@@ -177,6 +211,7 @@ class FailureDetector {
   int64_t NsOf(MonoTime t) const { return (t - origin_).count(); }
   void UpdateEstimates(Record& r, uint64_t seq, int64_t now_ns);
   void RefreshThresholds(Record& r) const;
+  Estimates EstimatesOf(const Record& r) const;
   LossModel ModelOf(const Record& r) const;
   Duration Margin(const Record& r) const;
   // Deadline for `missed` heartbeats, extended over our own stalls.
@@ -193,6 +228,8 @@ class FailureDetector {
   MonoTime origin_;
   IdTable ids_;
   std::vector<Record> records_;
+  std::vector<GroupStats> groups_;  // by group id, grown by Track
+  GroupStats prior_;                // the fixed prior from the config
   TimingWheel wheel_;
   MonoTime last_advance_;
   struct Stall {

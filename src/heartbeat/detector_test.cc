@@ -24,15 +24,28 @@ class Fleet {
  public:
   Fleet(const DetectorConfig& cfg, int n, uint64_t seed)
       : clock_(), det_(cfg, clock_.Now()), rng_(seed) {
-    for (int i = 0; i < n; ++i) {
-      ids_.push_back("i-" + std::to_string(i));
-      EXPECT_TRUE(det_.Track(ids_.back(), 0, clock_.Now()).ok());
-      next_send_.push_back(clock_.Now() +
-                           rng_.UniformDuration(Duration(0), kH));
-      seq_.push_back(1000);
-      alive_.push_back(true);
-      bad_.push_back(false);
-    }
+    for (int i = 0; i < n; ++i) Add();
+  }
+  // A new instance, tracked now, sending from a random phase; its index.
+  size_t Add() {
+    ids_.push_back("i-" + std::to_string(ids_.size()));
+    EXPECT_TRUE(det_.Track(ids_.back(), 0, clock_.Now()).ok());
+    next_send_.push_back(clock_.Now() + rng_.UniformDuration(Duration(0), kH));
+    seq_.push_back(1000);
+    base_.push_back(0);
+    alive_.push_back(true);
+    bad_.push_back(false);
+    return ids_.size() - 1;
+  }
+  // Instance i is replaced (the ladder's restart): the old one is
+  // untracked and a new one, with a new id and sequence, tracked now.
+  void Replace(size_t i) {
+    EXPECT_TRUE(det_.Untrack(ids_[i]).ok());
+    ids_[i] = "i-" + std::to_string(i) + "." + std::to_string(++replaced);
+    EXPECT_TRUE(det_.Track(ids_[i], 0, clock_.Now()).ok());
+    seq_[i] += 1'000'000;
+    base_[i] = seq_[i];
+    last_arrival_.erase(i);
   }
   void RunFor(Duration d, Duration step = milliseconds(2)) {
     MonoTime end = clock_.Now() + d;
@@ -54,8 +67,10 @@ class Fleet {
         auto [at, what] = *in_flight_.begin();
         in_flight_.erase(in_flight_.begin());
         if (!deliver) continue;
+        if (what.second <= base_[what.first]) continue;  // sent before Replace
         last_arrival_[what.first] = at;
-        det_.Heartbeat(ids_[what.first], what.second, at, &out_);
+        det_.Heartbeat(ids_[what.first], what.second, at, &out_, AppStatus::kOk,
+                       stated_interval);
       }
       clock_.AdvanceTo(now);
       if (advance) det_.AdvanceTo(now, &out_);
@@ -83,6 +98,8 @@ class Fleet {
 
   double loss = 0;
   double burst_enter = 0, burst_exit = 1;
+  int replaced = 0;
+  Duration stated_interval{0};  // in every entry (Lifeline's senders do)
   Duration jitter{0};
   bool deliver = true;  // false: arrivals are dropped (kernel overflow)
   bool advance = true;  // false: the detector is stalled
@@ -97,7 +114,7 @@ class Fleet {
  private:
   Rng rng_;
   std::vector<MonoTime> next_send_;
-  std::vector<uint64_t> seq_;
+  std::vector<uint64_t> seq_, base_;
   std::vector<bool> bad_;
   std::multimap<MonoTime, std::pair<size_t, uint64_t>> in_flight_;
   DetectorOutput out_;
@@ -155,6 +172,122 @@ TEST(FailureDetector, BurstyLossWidensTheWindowInsteadOfFailing) {
                     << ToSeconds(t.at.time_since_epoch()) << " " << t.reason;
     }
   }
+}
+
+// Young instances: a new instance's prior is its group's record. In a group
+// that has shown no loss for 3 minutes (20 instances, 36 k heartbeats), an
+// instance 10 s old and one 1 s old are failed two heartbeats and the
+// 10 ms margin after their last heartbeat, like the group's old instances:
+// within 2h + 10 ms + one 1 ms tick (B5/B6 target: 3h + 5 ms).
+TEST(FailureDetector, YoungInstanceOfACleanGroupIsFailedWithinThreeIntervals) {
+  DetectorConfig cfg;
+  Fleet f(cfg, 20, 6);
+  f.stated_interval = kH;
+  f.RunFor(std::chrono::minutes(3), milliseconds(5));
+  size_t ten = f.Add();
+  f.RunFor(seconds(9), milliseconds(5));
+  size_t one = f.Add();
+  f.RunFor(seconds(1), milliseconds(1));
+  ASSERT_EQ(f.det_.liveness(f.ids_[ten]), Liveness::kAlive);
+  ASSERT_EQ(f.det_.liveness(f.ids_[one]), Liveness::kAlive);
+  f.alive_[ten] = false;
+  f.alive_[one] = false;
+  f.RunFor(seconds(1), milliseconds(1));
+  EXPECT_EQ(f.Count(AppHealth::kFailed), 2);
+  for (size_t i : {ten, one}) {
+    EXPECT_EQ(f.det_.liveness(f.ids_[i]), Liveness::kFailed) << f.ids_[i];
+    for (const auto& t : f.transitions) {
+      if (t.instance_id != f.ids_[i] || t.health != AppHealth::kFailed)
+        continue;
+      Duration since_last = t.at - f.last_arrival_[i];
+      EXPECT_LE(since_last, 2 * kH + milliseconds(11)) << t.instance_id;
+      EXPECT_GE(since_last, 2 * kH) << t.instance_id;
+    }
+  }
+}
+
+// With no group history (the group's first instance, in a new detector) an
+// instance keeps the cautious fixed prior: 10 s old (100 clean heartbeats)
+// it is failed after ~27 missed heartbeats, 2-3 s of silence, not sooner.
+TEST(FailureDetector, YoungInstanceWithoutGroupHistoryKeepsTheCautiousPrior) {
+  DetectorConfig cfg;
+  Fleet f(cfg, 1, 7);
+  f.RunFor(seconds(10), milliseconds(1));
+  f.alive_[0] = false;
+  f.RunFor(seconds(5), milliseconds(1));
+  ASSERT_EQ(f.Count(AppHealth::kFailed), 1);
+  for (const auto& t : f.transitions) {
+    if (t.health != AppHealth::kFailed) continue;
+    Duration since_last = t.at - f.last_arrival_[0];
+    EXPECT_GE(since_last, seconds(2));
+    EXPECT_LE(since_last, seconds(3));
+  }
+}
+
+// An instance that does not state its interval is not judged by its
+// group's record until 64 heartbeats have taught the interval: one sending
+// every 1 s (10 x expected_interval) into a clean group is not failed
+// between its first heartbeats, and once learned it is still detected.
+TEST(FailureDetector, YoungInstanceWithAnUnstatedIntervalIsNotFailedEarly) {
+  DetectorConfig cfg;
+  Fleet f(cfg, 20, 10);
+  f.stated_interval = kH;
+  f.RunFor(std::chrono::minutes(3), milliseconds(5));
+  ASSERT_TRUE(f.det_.Track("slow", 0, f.clock_.Now()).ok());
+  DetectorOutput out;
+  for (uint64_t seq = 1; seq <= 90; ++seq) {
+    f.RunFor(seconds(1), milliseconds(5));
+    EXPECT_EQ(f.det_.Heartbeat("slow", seq, f.clock_.Now(), &out),
+              DropReason::kNone);
+  }
+  EXPECT_EQ(f.Count(AppHealth::kFailed), 0);
+  EXPECT_EQ(f.det_.liveness("slow"), Liveness::kAlive);
+  f.RunFor(seconds(10), milliseconds(5));
+  EXPECT_EQ(f.det_.liveness("slow"), Liveness::kFailed);
+}
+
+// A young instance of a bursty group inherits the group's caution: a
+// 1.5 s burst 10 s into its life does not fail it.
+TEST(FailureDetector, YoungInstanceOfABurstyGroupSurvivesItsFirstLongBurst) {
+  DetectorConfig cfg;
+  Fleet f(cfg, 20, 8);
+  f.stated_interval = kH;
+  f.burst_enter = 0.01;
+  f.burst_exit = 0.4;
+  f.loss = 0.01;
+  f.jitter = milliseconds(40);
+  f.RunFor(std::chrono::minutes(10), milliseconds(5));
+  size_t young = f.Add();
+  f.RunFor(seconds(10), milliseconds(5));
+  f.alive_[young] = false;  // 15 heartbeats lost in a row
+  f.RunFor(milliseconds(1500), milliseconds(5));
+  f.alive_[young] = true;
+  f.RunFor(seconds(10), milliseconds(5));
+  EXPECT_EQ(f.Count(AppHealth::kFailed), 0);
+  EXPECT_EQ(f.det_.liveness(f.ids_[young]), Liveness::kAlive);
+}
+
+// Under 5 % loss and 20 +- 20 ms jitter, instances replaced every minute
+// (2,400 young lives over 40 instance-hours, none older than 60 s) are
+// never failed; a young one that goes silent still is.
+TEST(FailureDetector, YoungInstancesUnderFivePercentLossAreNeverFailed) {
+  DetectorConfig cfg;
+  Fleet f(cfg, 40, 9);
+  f.stated_interval = kH;
+  f.loss = 0.05;
+  f.jitter = milliseconds(40);
+  for (int k = 0; k < 2400; ++k) {
+    f.RunFor(milliseconds(1500), milliseconds(5));
+    f.Replace(static_cast<size_t>(k % 40));
+  }
+  EXPECT_EQ(f.Count(AppHealth::kFailed), 0);
+  for (auto& t : f.transitions) {
+    if (t.health == AppHealth::kFailed) ADD_FAILURE() << t.reason;
+  }
+  f.alive_[5] = false;  // replaced 51 s ago
+  f.RunFor(seconds(10), milliseconds(1));
+  EXPECT_EQ(f.det_.liveness(f.ids_[5]), Liveness::kFailed);
+  EXPECT_EQ(f.Count(AppHealth::kFailed), 1);
 }
 
 TEST(FailureDetector, OwnStallExtendsDeadlinesInsteadOfDeclaringFailures) {
