@@ -73,9 +73,10 @@ Status ParseApi(const YamlReader& r, const YAML::Node& n, ApiSection* a) {
   if (a->tls_cert.empty() != a->tls_key.empty()) {
     return r.Error(n, p, "tls_cert and tls_key go together: give both or none");
   }
-  if (a->listen.find(':') == std::string::npos) {
-    return r.Error(n["listen"], "api.listen",
-                   "expected host:port, got \"" + a->listen + "\"");
+  if (!IsHostPort(a->listen)) {
+    return r.Error(
+        n["listen"], "api.listen",
+        "expected host:port (port 0-65535), got \"" + a->listen + "\"");
   }
   return Status::Ok();
 }

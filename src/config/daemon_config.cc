@@ -1,5 +1,7 @@
 #include "config/daemon_config.h"
 
+#include <charconv>
+
 namespace lifeline {
 
 std::string_view ToString(LogFormat f) {
@@ -23,6 +25,16 @@ bool IsLogLevel(std::string_view s) {
     if (s == l) return true;
   }
   return false;
+}
+
+bool IsHostPort(std::string_view s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const char* b = s.data() + colon + 1;
+  const char* e = s.data() + s.size();
+  int port = -1;
+  auto [end, ec] = std::from_chars(b, e, port);
+  return b != e && ec == std::errc() && end == e && port >= 0 && port <= 65535;
 }
 
 std::string_view ToString(ProviderKind k) {

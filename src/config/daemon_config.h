@@ -27,6 +27,10 @@ bool ParseLogFormat(std::string_view s, LogFormat* out);
 // spdlog's level names: trace, debug, info, warn, error, critical, off.
 bool IsLogLevel(std::string_view s);
 
+// "host:port" with a non-empty host and a decimal port in 0..65535 (what
+// the API server can bind; lifelined's ParseListenAddress splits it).
+bool IsHostPort(std::string_view s);
+
 enum class ProviderKind { kProcess, kSim, kEc2 };
 std::string_view ToString(ProviderKind k);
 bool ParseProviderKind(std::string_view s, ProviderKind* out);

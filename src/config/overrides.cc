@@ -53,9 +53,10 @@ Status ApplyOverrides(const ConfigOverrides& o, DaemonConfig* config) {
     c.daemon.state_dir = *o.state_dir;
   }
   if (o.api_listen) {
-    if (o.api_listen->find(':') == std::string::npos) {
+    if (!IsHostPort(*o.api_listen)) {
       return InvalidArgument(
-          "LIFELINE_API_LISTEN / --api-listen: expected host:port, got \"" +
+          "LIFELINE_API_LISTEN / --api-listen: expected host:port (port "
+          "0-65535), got \"" +
           *o.api_listen + "\"");
     }
     c.api.listen = *o.api_listen;

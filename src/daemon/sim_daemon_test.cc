@@ -346,6 +346,17 @@ TEST_F(SimDaemonTest, EnvironmentOverridesTheFileAndFlagsOverrideBoth) {
   EXPECT_EQ(RunToExit({{"LIFELINE_LOG_FORMAT", "xml"}}, {"--check-config"}), 1);
   EXPECT_NE(ReadAll(log_).find("LIFELINE_LOG_FORMAT"), std::string::npos)
       << ReadAll(log_);
+  // So is an address the API could not bind (it used to pass the check and
+  // fail the start).
+  for (const char* listen :
+       {"127.0.0.1:99999", "127.0.0.1:", "localhost:http"}) {
+    std::filesystem::remove(log_);
+    EXPECT_EQ(RunToExit({}, {"--check-config", "--api-listen", listen}), 1)
+        << listen;
+    EXPECT_NE(ReadAll(log_).find("--api-listen: expected host:port"),
+              std::string::npos)
+        << ReadAll(log_);
+  }
 }
 
 TEST_F(SimDaemonTest, ServesHealthReadinessAndMetricsWithTheAdminToken) {
