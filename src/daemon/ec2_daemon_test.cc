@@ -2,12 +2,13 @@
 // emulator), failures made behind its back with the AWS CLI: it brings a
 // group to capacity and replaces an instance terminated under it; a stopped
 // instance climbs the instance ladder and is started again; a restart (on
-// its state dir or a fresh one) adopts the group without duplicates; an
-// elastic address moves to the instance that restores a lost one's
-// capacity; and a replace rung snapshots the data volume first. Results are
-// read through the HTTP API, the lifeline CLI and the AWS CLI. Waits are
-// bounded polls of observable state. Skips only where moto_server or the
-// AWS CLI is not installed.
+// its state dir or a fresh one) adopts the group without duplicates and
+// keeps the group's own address where it is; a lost instance's elastic
+// address goes to the instance that restores the capacity; and a replace
+// rung snapshots the data volume first and moves the address to the
+// replacement. Results are read through the HTTP API, the lifeline CLI and
+// the AWS CLI. Waits are bounded polls of observable state. Skips only
+// where moto_server or the AWS CLI is not installed.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -149,8 +150,11 @@ class Ec2DaemonTest : public ::testing::Test {
       << "             inventory_interval: 1s, recovery_stable: 2s}\n"
       << "safety: {cold_start_grace: 3s}\n"
       << "groups:\n  - name: web\n    desired: 3\n    max: 6\n"
-      << "    zones: [" << kZoneA << ", " << kZoneB << "]\n"
-      << "    launch:\n      image: " << image_ << "\n"
+      << "    zones: [" << kZoneA << ", " << kZoneB << "]\n";
+    if (!group_address_.empty()) {
+      f << "    addresses: [" << group_address_ << "]\n";
+    }
+    f << "    launch:\n      image: " << image_ << "\n"
       << "      instance_type: t3.micro\n"
       << "      security_groups: [" << sg_ << "]\n"
       << "      subnets: {" << kZoneA << ": " << subnet_a_ << ", " << kZoneB
@@ -385,6 +389,7 @@ class Ec2DaemonTest : public ::testing::Test {
   ec2::CurlHttp http_;
   std::string dir_, config_, state_dir_, image_;
   std::string vpc_, subnet_a_, subnet_b_, sg_;
+  std::string group_address_;  // groups[].addresses, if set
   int port_ = -1;
   pid_t pid_ = -1;
 };
@@ -502,10 +507,21 @@ TEST_F(Ec2DaemonTest, StartsAnInstanceStoppedBehindItsBack) {
 // lifelined stopped with SIGTERM and started again on its state dir, then
 // on a fresh state dir (a lost disk, a second controller): both times it
 // adopts the group it finds by its lifeline:group tag and launches nothing.
+// The address the group owns (groups[].addresses) is attached to one of its
+// instances and stays there.
 TEST_F(Ec2DaemonTest, RestartAdoptsTheGroupWithoutDuplicates) {
+  group_address_ = Aws("allocate-address --domain vpc --query PublicIp");
   WriteConfig();
   const std::set<std::string> group = StartWhole();
   ASSERT_EQ(group.size(), 3u);
+  std::string holder;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        holder = AddressHolder(group_address_);
+        return group.count(holder) > 0;
+      },
+      seconds(30)))
+      << "the group's address is held by '" << holder << "'";
 
   for (const char* state : {"state", "fresh-state"}) {
     SCOPED_TRACE(std::string("restarted on ") + state);
@@ -517,6 +533,7 @@ TEST_F(Ec2DaemonTest, RestartAdoptsTheGroupWithoutDuplicates) {
     EXPECT_TRUE(Whole(3)) << Get("/v1/instances?group=web").dump();
     EXPECT_EQ(Ids(), group);
     EXPECT_EQ(Get("/v1/status")["stats"]["launches"], 0);
+    EXPECT_EQ(AddressHolder(group_address_), holder);
   }
   // Still the three instances it launched at first, all running.
   EXPECT_EQ(Aws("describe-instances --filters Name=tag:lifeline:group,"
@@ -566,7 +583,7 @@ TEST_F(Ec2DaemonTest, ReplaceRungSnapshotsTheVolumeAndMovesTheAddress) {
   Aws("stop-instances --instance-ids " + victim);
 
   ASSERT_TRUE(
-      WaitFor([&] { return Whole(3) && !Ids().count(victim); }, seconds(150)))
+      WaitFor([&] { return Whole(3) && !Ids().count(victim); }, seconds(240)))
       << "not replaced: " << Get("/v1/instances?group=web").dump();
   EXPECT_EQ(Describe(victim, "State.Name"), "terminated");
   const std::string fresh = NewcomerTo(before);
