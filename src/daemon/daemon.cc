@@ -373,16 +373,26 @@ Status Daemon::ApplyOnLoop(const DaemonConfig& next) {
     if (!s.ok()) return s.Annotate("reload: apply group " + g.name);
     ++applied;
   }
-  for (const auto& g : prev->groups) {
-    if (names.count(g.name) || controller_->group(g.name) == nullptr) continue;
-    Status s = controller_->DeleteGroup(g.name, "config-reload");
+  // Groups of the previous file, and those an earlier reload removed but
+  // could not delete yet.
+  std::set<std::string> gone = left_file_;
+  for (const auto& g : prev->groups) gone.insert(g.name);
+  for (const std::string& name : gone) {
+    if (names.count(name) || controller_->group(name) == nullptr) {
+      left_file_.erase(name);
+      continue;
+    }
+    Status s = controller_->DeleteGroup(name, "config-reload");
     if (s.ok()) {
       ++deleted;
+      left_file_.erase(name);
     } else {
-      log_.Warn("group left the config but is kept",
-                {{"group", g.name}, {"reason", s.message()}});
+      log_.Warn("group left the config but is kept until it is empty",
+                {{"group", name}, {"reason", s.message()}});
+      left_file_.insert(name);
     }
   }
+  DeleteLeftGroups();
   log_.SetLevel(next.daemon.log_level);
   log_.SetFormat(next.daemon.log_format);
   controller_->governor().SetConfig(next.controller.safety);
@@ -440,6 +450,23 @@ Status Daemon::RestoreGroups() {
   return Status::Ok();
 }
 
+void Daemon::DeleteLeftGroups() {
+  for (auto it = left_file_.begin(); it != left_file_.end();) {
+    if (controller_->group(*it) == nullptr ||
+        controller_->DeleteGroup(*it, "config-reload").ok()) {
+      it = left_file_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (left_file_.empty() || left_check_armed_) return;
+  left_check_armed_ = true;
+  loop_.RunAfter(seconds(1), [this] {
+    left_check_armed_ = false;
+    DeleteLeftGroups();
+  });
+}
+
 // Keeps Namespace::kGroups holding exactly the groups whose latest change
 // came from the API (or another non-config actor).
 void Daemon::PersistGroupChange(const HistoryEvent& e) {
@@ -455,6 +482,10 @@ void Daemon::PersistGroupChange(const HistoryEvent& e) {
   WriteBatch b;
   const GroupSpec* spec = controller_->group(e.group);
   bool from_file = actor == "config" || actor == "config-reload";
+  // Applied again through the API after it left the file: the API owns it.
+  if (!from_file && (e.type == "group.created" || e.type == "group.updated")) {
+    left_file_.erase(e.group);
+  }
   if (e.type == "group.deleted" || spec == nullptr || from_file) {
     b.Delete(Namespace::kGroups, e.group);
   } else {

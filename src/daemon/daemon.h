@@ -42,6 +42,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -194,6 +195,9 @@ class Daemon {
   // Stored API groups not named by the file (Start, before the loop).
   Status RestoreGroups();
   void PersistGroupChange(const HistoryEvent& e);  // loop thread
+  // Deletes the groups that left the file once they are empty; re-arms
+  // itself while some remain (loop thread).
+  void DeleteLeftGroups();
 
   DaemonConfig config_;
   DaemonLog& log_;
@@ -211,6 +215,10 @@ class Daemon {
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<heartbeat::HeartbeatService> heartbeats_;
   std::map<int, ReloadHook> reload_hooks_;  // loop thread
+  // Groups a reload removed from the file that still had instances: deleted
+  // once empty, unless the API applies them again (loop thread).
+  std::set<std::string> left_file_;
+  bool left_check_armed_ = false;  // loop thread
   int next_hook_id_ = 1;
 
   mutable std::mutex config_mu_;

@@ -91,10 +91,10 @@ class SimDaemonTest : public ::testing::Test {
   // The config file; `web_desired_value` is written verbatim (a broken
   // value makes a broken file).
   std::string ConfigText(const std::string& web_desired_value,
-                         const std::string& log_format = "text") {
+                         bool with_batch = true) {
     std::ostringstream c;
     c << "daemon:\n  state_dir: " << dir_ << "/state\n"
-      << "  systemd_notify: false\n  log_format: " << log_format << "\n"
+      << "  systemd_notify: false\n  log_format: text\n"
       << "api: {listen: 127.0.0.1:" << port_ << "}\n"
       << "provider:\n  kind: sim\n  sim:\n    seed: 3\n"
       << "    zones: [sim-1a, sim-1b, sim-1c]\n"
@@ -113,17 +113,21 @@ class SimDaemonTest : public ::testing::Test {
       << "    max: 400\n"
       << "    zones: [sim-1a, sim-1b, sim-1c]\n"
       << "    launch: {image: img-web, instance_type: m5.large}\n"
-      << "    grace_period: 2s\n"
-      << "  - name: batch\n"
+      << "    grace_period: 2s\n";
+    if (!with_batch) return c.str();
+    c << "  - name: batch\n"
       << "    desired: " << kBatch << "\n"
       << "    max: 120\n"
       << "    zones: [sim-1a, sim-1b, sim-1c]\n"
       << "    launch: {image: img-batch, instance_type: m5.xlarge}\n"
-      << "    grace_period: 2s\n";
+      << "    grace_period: 2s\n"
+      // Scaled in to 0 within a second or two (SighupDeletes...).
+      << "    safety: {actions_per_minute: 6000, burst: " << kBatch << "}\n";
     return c.str();
   }
-  void WriteConfig(const std::string& web_desired_value = "240") {
-    std::ofstream(config_) << ConfigText(web_desired_value);
+  void WriteConfig(const std::string& web_desired_value = "240",
+                   bool with_batch = true) {
+    std::ofstream(config_) << ConfigText(web_desired_value, with_batch);
   }
   // 1-based line of the web group's `desired:` in ConfigText.
   int WebDesiredLine() {
@@ -455,6 +459,49 @@ TEST_F(SimDaemonTest,
   ASSERT_TRUE(updated);
   EXPECT_NE(updated->dump().find("config-reload"), std::string::npos)
       << updated->dump();
+  StopLifelined(pid_, SIGTERM);
+}
+
+TEST_F(SimDaemonTest, SighupDeletesAGroupThatLeftTheFileOnceItIsEmpty) {
+  WriteConfig();
+  StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return Settled(); }, seconds(60)))
+      << SettledDetail();
+
+  // batch leaves the file while it still has instances: kept, with a warning.
+  WriteConfig("240", /*with_batch=*/false);
+  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ReadAll(log_).find("group left the config but is kept") !=
+               std::string::npos;
+      },
+      seconds(30)));
+  EXPECT_TRUE(Get("/v1/groups/batch")) << "batch deleted with instances";
+
+  // The operator scales it in; once empty it is deleted without another
+  // reload, and a restart does not bring it back.
+  CliResult scale = Cli("groups set-desired batch 0");
+  ASSERT_EQ(scale.exit_code, 0) << scale.out << scale.err;
+  auto gone = [&] {
+    auto r = Raw("/v1/groups/batch", Token());
+    return r && r->status == 404;
+  };
+  ASSERT_TRUE(WaitFor(gone, seconds(30)))
+      << Get("/v1/groups/batch").value_or(json()).dump();
+  auto deleted = Get("/v1/events?group=batch&type=group.deleted");
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ((*deleted)["events"].size(), 1u) << deleted->dump();
+
+  StopLifelined(pid_, SIGTERM);
+  StartDaemon();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = Raw("/readyz", std::nullopt);
+        return r && r->status == 200;
+      },
+      seconds(30)));
+  EXPECT_TRUE(gone()) << "batch came back after a restart";
   StopLifelined(pid_, SIGTERM);
 }
 
