@@ -237,8 +237,9 @@ void Controller::Adopt(const std::string& group) {
       }
       InstanceRecord& rec = AddInstance(info, role, loop_.Now() - age, owner);
       // Lifeline has not heard from it in this life: the application gets
-      // the group's grace period to be heard from before silence counts.
-      rec.restarted_at = loop_.Now();
+      // the group's grace period to be heard from before silence counts
+      // (its provider checks count at once).
+      rec.adopted_at = loop_.Now();
       Reevaluate(rec);
       ++adopted;
     }
@@ -349,6 +350,7 @@ HealthInputs Controller::InputsFor(const InstanceRecord& rec) const {
     const GroupSpec& spec = it->second.spec;
     in.in_grace = loop_.Now() < std::max(rec.launched_at, rec.restarted_at) +
                                     spec.grace_period;
+    in.in_app_grace = loop_.Now() < rec.adopted_at + spec.grace_period;
     in.check_system = spec.check_system;
     in.check_instance = spec.check_instance;
     in.check_application = spec.check_application;
@@ -389,13 +391,15 @@ void Controller::Reevaluate(InstanceRecord& rec) {
   }
   // A failure seen during the grace period is looked at again when the
   // grace period ends.
-  if (in.in_grace && !v.unhealthy) {
+  if ((in.in_grace || in.in_app_grace) && !v.unhealthy) {
     HealthInputs no_grace = in;
     no_grace.in_grace = false;
+    no_grace.in_app_grace = false;
     if (EvaluateHealth(no_grace).unhealthy) {
       auto it = groups_.find(rec.info.group);
-      MonoTime end = std::max(rec.launched_at, rec.restarted_at) +
-                     it->second.spec.grace_period;
+      MonoTime end =
+          std::max({rec.launched_at, rec.restarted_at, rec.adopted_at}) +
+          it->second.spec.grace_period;
       std::weak_ptr<bool> alive = alive_;
       std::string id = rec.info.id;
       loop_.RunAt(end, [this, alive, id] {

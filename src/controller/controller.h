@@ -102,6 +102,7 @@ struct InstanceRecord {
   std::string app_reason;
   MonoTime app_since{};
   MonoTime status_checked_at{};  // last out-of-cycle status check (suspect)
+  MonoTime adopted_at{};  // found running by a (re)started Lifeline
   bool status_check_deferred = false;  // one is due when the interval ends
   double error_ratio = 0;
   double latency_ms = 0;

@@ -16,9 +16,9 @@ HealthVerdict EvaluateHealth(const HealthInputs& in) {
     v.unhealthy = true;
     v.kind = FailureKind::kApplication;
     v.signals = {"operator"};
-    v.evidence = "marked unhealthy" +
-                 (in.operator_reason.empty() ? std::string()
-                                             : ": " + in.operator_reason);
+    v.evidence = "marked unhealthy" + (in.operator_reason.empty()
+                                           ? std::string()
+                                           : ": " + in.operator_reason);
     return v;
   }
   if (in.operator_healthy.has_value() && *in.operator_healthy) return v;
@@ -38,11 +38,12 @@ HealthVerdict EvaluateHealth(const HealthInputs& in) {
     v.unhealthy = true;
     v.kind = FailureKind::kInstance;
     v.signals.push_back("instance_check");
-    v.evidence = stopped ? "instance is " + std::string(ToString(in.lifecycle)) +
-                               " without Lifeline asking"
-                         : "instance status check impaired";
+    v.evidence = stopped
+                     ? "instance is " + std::string(ToString(in.lifecycle)) +
+                           " without Lifeline asking"
+                     : "instance status check impaired";
   }
-  if (in.check_application) {
+  if (in.check_application && !in.in_app_grace) {
     if (in.app == AppHealth::kFailed) {
       std::string source = in.app_source.empty() ? "heartbeat" : in.app_source;
       if (!v.unhealthy) {

@@ -23,6 +23,10 @@ struct HealthInputs {
   std::optional<bool> operator_healthy;
   std::string operator_reason;
   bool in_grace = false;           // within the launch grace period
+  // Only the application's silence is forgiven: an instance adopted by a
+  // (re)started Lifeline has not been heard from in this life yet, but the
+  // provider's checks of it are fresh evidence.
+  bool in_app_grace = false;
   bool terminated_by_us = false;   // we asked for it; not a failure
   bool stopped_by_us = false;      // fenced or a warm-pool standby
   bool check_system = true;

@@ -86,6 +86,18 @@ TEST(Health, OperatorOpinionOverridesSignals) {
   EXPECT_FALSE(EvaluateHealth(in).unhealthy);
 }
 
+TEST(Health, AdoptionForgivesSilenceButNotAnImpairedCheck) {
+  HealthInputs in = Running();
+  in.app = AppHealth::kUnknown;
+  in.in_app_grace = true;
+  EXPECT_FALSE(EvaluateHealth(in).unhealthy) << "not heard from yet";
+  in.instance_check = CheckState::kImpaired;
+  HealthVerdict v = EvaluateHealth(in);
+  EXPECT_TRUE(v.unhealthy);
+  EXPECT_EQ(v.kind, FailureKind::kInstance);
+  EXPECT_EQ(v.signals, std::vector<std::string>{"instance_check"});
+}
+
 TEST(Health, NeverHeardFromAfterGraceIsAFailure) {
   HealthInputs in = Running();
   in.app = AppHealth::kUnknown;

@@ -193,7 +193,7 @@ TEST(Runner, InvariantI3CatchesASecondReplacementOfOneInstance) {
   RunOptions opt;
   opt.before_restart = LoseEveryWorkflow;
   SimReport r = RunScenario(sc, 1, opt);
-  EXPECT_TRUE(Has(r, "I3", "worked and was scaled in")) << Violations(r);
+  EXPECT_TRUE(Has(r, "I3", "second replacement of")) << Violations(r);
 }
 
 // A second launch for a replacement in flight, as a workflow that lost
