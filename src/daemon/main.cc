@@ -58,7 +58,10 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; a usage error exits 2, as the lifeline
+    // CLI does (CLI11's own codes are not documented anywhere of ours).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   auto set = [](const std::string& v, std::optional<std::string>* o) {
     if (!v.empty()) *o = v;
