@@ -41,10 +41,15 @@ RealLoop::~RealLoop() {
 }
 
 void RealLoop::Post(Task fn) {
+  bool was_empty;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    was_empty = posted_.empty();
     posted_.push_back(std::move(fn));
   }
+  // A non-empty queue already has a wake-up on its way (or the loop is
+  // running tasks and will look again before it sleeps).
+  if (!was_empty) return;
   uint64_t one = 1;
   ssize_t n = write(wake_fd_, &one, sizeof one);
   (void)n;  // EAGAIN means the counter is already non-zero: loop will wake.
@@ -58,9 +63,9 @@ void RealLoop::Stop() {
 }
 
 EventLoop::TimerId RealLoop::RunAt(MonoTime when, Task fn) {
-  TimerId id = timers_.Add(when, std::move(fn));
-  ArmTimerFd();
-  return id;
+  // Run() computes the wait from the earliest timer before every sleep, so
+  // arming here (on the loop thread, or before Run) needs no system call.
+  return timers_.Add(when, std::move(fn));
 }
 
 bool RealLoop::Cancel(TimerId id) { return timers_.Cancel(id); }
@@ -82,26 +87,54 @@ void RealLoop::UnwatchFd(int fd) {
   if (fd_callbacks_.erase(fd)) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
-void RealLoop::ArmTimerFd() {
+namespace {
+// A delay as a timespec, at least 1 us (a zero timerfd value disarms it;
+// for epoll_pwait2 it would only mean "poll").
+timespec ToTimespec(Duration delay) {
+  if (delay < Duration(1000)) delay = Duration(1000);
+  timespec ts{};
+  ts.tv_sec = delay.count() / 1000000000;
+  ts.tv_nsec = delay.count() % 1000000000;
+  return ts;
+}
+}  // namespace
+
+void RealLoop::ArmTimerFd(std::optional<MonoTime> next) {
+  if (next == armed_) return;
   itimerspec spec{};
-  if (auto next = timers_.NextDeadline()) {
-    // timerfd uses CLOCK_MONOTONIC; our Clock may be a different epoch, so
-    // arm relative to now.
-    Duration delay = *next - clock_.Now();
-    if (delay < Duration(1000)) delay = Duration(1000);  // 0 would disarm
-    spec.it_value.tv_sec = delay.count() / 1000000000;
-    spec.it_value.tv_nsec = delay.count() % 1000000000;
-  }
+  // timerfd uses CLOCK_MONOTONIC; our Clock may be a different epoch, so
+  // arm relative to now.
+  if (next) spec.it_value = ToTimespec(*next - clock_.Now());
   timerfd_settime(timer_fd_, 0, &spec, nullptr);
+  armed_ = next;
+}
+
+int RealLoop::Wait(epoll_event* events, int max_events) {
+  std::optional<MonoTime> next = timers_.NextDeadline();
+  if (!use_timer_fd_) {
+    timespec timeout{};
+    timespec* wait = nullptr;  // no timer: sleep until an fd is ready
+    if (next) {
+      Duration delay = *next - clock_.Now();
+      if (delay > Duration::zero()) timeout = ToTimespec(delay);
+      wait = &timeout;  // {0, 0} when due: poll and return at once
+    }
+    int n = epoll_pwait2(epoll_fd_, events, max_events, wait, nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    use_timer_fd_ = true;  // kernel < 5.11: fall back for good
+  }
+  ArmTimerFd(next);
+  return epoll_wait(epoll_fd_, events, max_events, -1);
 }
 
 void RealLoop::RunPostedTasks() {
-  std::deque<Task> batch;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    batch.swap(posted_);
+    if (posted_.empty()) return;
+    running_.swap(posted_);
   }
-  for (auto& fn : batch) fn();
+  for (auto& fn : running_) fn();
+  running_.clear();
 }
 
 void RealLoop::RunDueTimers() {
@@ -119,8 +152,7 @@ void RealLoop::Run() {
   epoll_event events[kMaxEvents];
   MonoTime last_turn = clock_.Now();
   while (!stop_.load()) {
-    ArmTimerFd();
-    int n = epoll_wait(epoll_fd_, events, kMaxEvents, -1);
+    int n = Wait(events, kMaxEvents);
     MonoTime now = clock_.Now();
     if (now - last_turn > longest_turn_) longest_turn_ = now - last_turn;
     last_turn = now;
@@ -138,6 +170,7 @@ void RealLoop::Run() {
         uint64_t v;
         ssize_t r = read(timer_fd_, &v, sizeof v);
         (void)r;
+        armed_.reset();  // expired: the next Wait() arms it again
       } else {
         auto it = fd_callbacks_.find(fd);
         if (it != fd_callbacks_.end()) {

@@ -1,14 +1,20 @@
-// RealLoop: the daemon's EventLoop on epoll, with one timerfd for the
-// earliest timer and one eventfd to wake the loop when another thread posts.
+// RealLoop: the daemon's EventLoop on epoll, with one eventfd to wake the
+// loop when another thread posts. The loop sleeps in epoll_pwait2 until the
+// earliest timer (nanosecond timeout, no timer syscalls per turn); on kernels
+// without epoll_pwait2 (< 5.11) it arms one timerfd for the earliest timer.
+// A turn with nothing posted and no timer re-armed costs one system call.
 //
 // Thread-safety: Post() and Stop() are safe from any thread; the rest must
 // be called on the thread that runs Run() (or before Run() starts).
 #pragma once
 
+#include <sys/epoll.h>
+
 #include <atomic>
-#include <deque>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "core/event_loop.h"
 #include "core/timer_queue.h"
@@ -42,7 +48,10 @@ class RealLoop final : public EventLoop {
   Duration longest_turn() const { return longest_turn_; }
 
  private:
-  void ArmTimerFd();
+  // Waits for fd events until the earliest timer is due; returns the
+  // number of events or -1 (errno set).
+  int Wait(epoll_event* events, int max_events);
+  void ArmTimerFd(std::optional<MonoTime> next);
   void RunPostedTasks();
   void RunDueTimers();
 
@@ -51,10 +60,18 @@ class RealLoop final : public EventLoop {
   int epoll_fd_ = -1;
   int timer_fd_ = -1;
   int wake_fd_ = -1;
+  // epoll_pwait2 is missing (ENOSYS): timers go through timer_fd_.
+  bool use_timer_fd_ = false;
+  // The deadline timer_fd_ is armed for (timerfd mode only), so that a turn
+  // whose earliest timer did not change makes no timerfd_settime call.
+  std::optional<MonoTime> armed_;
   std::atomic<bool> stop_{false};
 
   std::mutex mu_;
-  std::deque<Task> posted_;  // guarded by mu_
+  std::vector<Task> posted_;  // guarded by mu_
+  // Loop thread only: the batch being run, swapped with posted_ so that
+  // both keep their capacity and a steady turn allocates nothing.
+  std::vector<Task> running_;
 
   TimerQueue timers_;
   std::unordered_map<int, std::function<void(uint32_t)>> fd_callbacks_;

@@ -146,6 +146,8 @@ void ProcessProvider::FinishLaunch(const std::string& id, Status copied,
   if (!st.ok()) {
     std::string token = inst->rec.token;
     instances_.erase(id);
+    unsaved_.erase(id);
+    ForgetLogs(id);
     AbandonLaunch(id, token);
     // Queued operations find the instance gone and answer accordingly.
     for (auto& then : waiters) then(Status::Ok());

@@ -77,8 +77,12 @@ void ProcessProvider::Restart(const std::string& id, const char* op,
     return Complete(std::move(done),
                     FailedPrecondition(what + "instance is stopped"));
   }
-  inst->rec.want_running = true;
-  (void)SaveRecord(*inst);  // re-saved with the new pid after the spawn
+  // Re-saved with the new pid after the spawn; written now only if this
+  // changes it (a restart after a crash does not: no fsync before it).
+  if (!inst->rec.want_running) {
+    inst->rec.want_running = true;
+    (void)SaveRecord(*inst);
+  }
   KillThen(*inst, op, [this, id, what, done](Status st) {
     Instance* inst = Find(id);
     if (st.ok() && (inst == nullptr || inst->terminating)) {
@@ -140,8 +144,10 @@ void ProcessProvider::Start(const std::string& id, DoneStatus done) {
     return Complete(std::move(done),
                     FailedPrecondition(what + "instance is terminating"));
   }
-  inst->rec.want_running = true;
-  (void)SaveRecord(*inst);
+  if (!inst->rec.want_running) {  // else the record says so already
+    inst->rec.want_running = true;
+    (void)SaveRecord(*inst);
+  }
   auto spawn = [this, id, what, done](Status st) {
     Instance* inst = Find(id);
     if (st.ok() && (inst == nullptr || inst->terminating)) {

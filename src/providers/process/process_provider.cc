@@ -15,6 +15,12 @@ namespace lifeline {
 namespace fs = std::filesystem;
 using process::InstanceRecord;
 
+namespace {
+// How long the record of an exited process may wait to be written (see
+// SaveRecordSoon): longer than a controller takes to restart it.
+constexpr Duration kRecordFlushDelay = std::chrono::milliseconds(250);
+}  // namespace
+
 ProcessProvider::ProcessProvider(EventLoop& loop, const Clock& clock,
                                  ProcessProviderConfig config)
     : loop_(loop),
@@ -41,6 +47,7 @@ ProcessProvider::ProcessProvider(EventLoop& loop, const Clock& clock,
 }
 
 ProcessProvider::~ProcessProvider() {
+  FlushRecords();
   alive_.reset();
   for (auto& [key, worker] : copiers_) worker.join();
   loop_.Cancel(log_timer_);
@@ -71,7 +78,29 @@ std::string ProcessProvider::Describe(const Instance& inst) const {
 }
 
 Status ProcessProvider::SaveRecord(const Instance& inst) {
+  unsaved_.erase(inst.rec.id);  // this write carries the newer state too
   return state_.SaveRecord(inst.rec);
+}
+
+void ProcessProvider::SaveRecordSoon(const Instance& inst) {
+  unsaved_.insert(inst.rec.id);
+  if (flush_timer_ != EventLoop::kNoTimer) return;
+  flush_timer_ = loop_.RunAfter(kRecordFlushDelay, [this] {
+    flush_timer_ = EventLoop::kNoTimer;
+    FlushRecords();
+  });
+}
+
+void ProcessProvider::FlushRecords() {
+  loop_.Cancel(flush_timer_);
+  flush_timer_ = EventLoop::kNoTimer;
+  std::set<std::string> ids;
+  ids.swap(unsaved_);
+  for (const std::string& id : ids) {
+    // Best effort, as for the synchronous write it replaces; an instance
+    // forgotten meanwhile has had its record removed.
+    if (const Instance* inst = Find(id)) (void)state_.SaveRecord(inst->rec);
+  }
 }
 
 Status ProcessProvider::Adopt() {
@@ -99,6 +128,7 @@ Status ProcessProvider::Adopt() {
             !process::PidfdExited(*fd)) {
           Status watched = Watch(*inst, *fd);  // closes fd on failure
           adopted = watched.ok();
+          if (adopted) WatchLogs(r.id);
           if (!adopted) {
             errors.push_back(watched);
             why = "runs but could not be watched";
@@ -200,6 +230,7 @@ Status ProcessProvider::SpawnProcess(Instance& inst) {
   r.start_time = stat->start_time;
   r.last_exit.clear();
   LIFELINE_RETURN_IF_ERROR(Watch(inst, *fd));
+  WatchLogs(r.id);
   // The process runs and is watched; a failed record write only loses
   // adoption after a daemon restart, so report it but keep the instance.
   return process::WithContext(SaveRecord(inst), op);
@@ -222,12 +253,15 @@ void ProcessProvider::OnProcessExit(const std::string& id) {
   inst->rec.last_exit = how.value_or("exited");
   inst->rec.pid = 0;
   inst->rec.start_time = 0;
-  // Best effort: a stale pid in the record is re-checked against the start
-  // time at adoption, so a failed write cannot make us adopt a stranger.
-  (void)SaveRecord(*inst);
   std::vector<Continuation> waiters = std::move(inst->on_down);
   inst->on_down.clear();
-  if (waiters.empty()) Notify(*inst);             // died by itself
+  if (waiters.empty()) Notify(*inst);  // died by itself
+  // Written a little later, off the path of the restart that usually
+  // follows (which writes the record itself, with the new pid, and so
+  // makes this write unnecessary). Best effort, and a lost write is
+  // harmless: a stale pid in the record is re-checked against the start
+  // time at adoption, so it cannot make us adopt a stranger.
+  SaveRecordSoon(*inst);
   for (auto& then : waiters) then(Status::Ok());  // may erase the instance
 }
 

@@ -31,6 +31,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -41,6 +42,7 @@
 #include "core/event_loop.h"
 #include "provider/provider.h"
 #include "providers/process/log_rotation.h"
+#include "providers/process/log_watcher.h"
 #include "providers/process/state_dir.h"
 
 namespace lifeline {
@@ -72,7 +74,9 @@ struct ProcessProviderConfig {
   // How long a process may survive SIGKILL (uninterruptible sleep) before
   // the operation fails with Unavailable.
   Duration kill_timeout = seconds(5);
-  // Output rotation, checked every log_check_interval.
+  // Output rotation, checked every log_check_interval for the log files
+  // written to since the last check (inotify; every file where inotify
+  // cannot watch it).
   process::LogRotation log_rotation;
   Duration log_check_interval = seconds(1);
   // Terminate removes the data dir and non-detachable volumes unless set.
@@ -166,7 +170,20 @@ class ProcessProvider final : public Provider {
   void Restart(const std::string& id, const char* op, bool require_running,
                DoneStatus done);
   void FinishTerminate(const std::string& id);
+  // Writes the record now (fsync). Supersedes a pending SaveRecordSoon.
   Status SaveRecord(const Instance& inst);
+  // Writes the record within kRecordFlushDelay unless a SaveRecord of the
+  // instance comes first, so that neither the exit notification nor the
+  // restart after it waits for an fsync. Only for writes whose loss in a
+  // crash is harmless (adoption re-checks pid and start time); pending
+  // writes are also done on destruction.
+  void SaveRecordSoon(const Instance& inst);
+  void FlushRecords();
+  // Log files of an instance, watched for growth from spawn/adoption
+  // until the instance is forgotten.
+  void WatchLogs(const std::string& id);
+  void ForgetLogs(const std::string& id);
+  Status RotateLogsIn(const std::vector<std::string>& paths);
   InstanceStatus StatusOf(const Instance& inst) const;
   InstanceInfo InfoOf(const Instance& inst) const;
   std::vector<Volume> VolumesOf(const Instance& inst) const;
@@ -190,6 +207,11 @@ class ProcessProvider final : public Provider {
   std::map<std::string, process::VolumeRecord> volumes_;
   std::map<std::string, std::string> addresses_;
   EventLoop::TimerId log_timer_ = EventLoop::kNoTimer;
+  process::LogWatcher log_watch_;
+  // Instances whose record SaveRecordSoon will write, when flush_timer_
+  // fires.
+  std::set<std::string> unsaved_;
+  EventLoop::TimerId flush_timer_ = EventLoop::kNoTimer;
   // Copy workers by key; each is joined when its result reaches the loop,
   // the rest on destruction.
   std::map<uint64_t, std::thread> copiers_;

@@ -209,6 +209,8 @@ void ProcessProvider::FinishTerminate(const std::string& id) {
   fs::remove_all(state_.AttachDir(id), ec);
   if (!config_.keep_data_on_terminate) fs::remove_all(inst->rec.data_dir, ec);
   (void)state_.RemoveRecord(id);
+  unsaved_.erase(id);
+  ForgetLogs(id);
   if (sink_) {
     InstanceStatus gone;
     gone.id = id;
@@ -347,25 +349,45 @@ void ProcessProvider::MoveAddress(const std::string& address,
   Complete(std::move(done), st);
 }
 
-Status ProcessProvider::RotateLogs() {
+Status ProcessProvider::RotateLogsIn(const std::vector<std::string>& paths) {
   Status first;
-  for (const auto& [id, inst] : instances_) {
-    for (const char* name : {"/stdout.log", "/stderr.log"}) {
-      bool rotated = false;
-      Status st = process::RotateLogIfLarge(state_.LogDir(id) + name,
-                                            config_.log_rotation, &rotated);
-      if (first.ok() && !st.ok()) first = st;
-    }
+  for (const std::string& path : paths) {
+    bool rotated = false;
+    Status st = process::RotateLogIfLarge(path, config_.log_rotation, &rotated);
+    if (first.ok() && !st.ok()) first = st;
   }
   return first;
+}
+
+Status ProcessProvider::RotateLogs() {
+  std::vector<std::string> paths;
+  for (const auto& [id, inst] : instances_) {
+    for (const char* name : {"/stdout.log", "/stderr.log"}) {
+      paths.push_back(state_.LogDir(id) + name);
+    }
+  }
+  return RotateLogsIn(paths);
+}
+
+void ProcessProvider::WatchLogs(const std::string& id) {
+  for (const char* name : {"/stdout.log", "/stderr.log"}) {
+    log_watch_.Add(state_.LogDir(id) + name);
+  }
+}
+
+void ProcessProvider::ForgetLogs(const std::string& id) {
+  for (const char* name : {"/stdout.log", "/stderr.log"}) {
+    log_watch_.Remove(state_.LogDir(id) + name);
+  }
 }
 
 void ProcessProvider::ScheduleLogCheck() {
   if (config_.log_check_interval <= Duration::zero()) return;
   log_timer_ = loop_.RunAfter(config_.log_check_interval, [this] {
-    // A failure here repeats at the next check; the instance keeps running
-    // and its log keeps growing meanwhile.
-    (void)RotateLogs();
+    // Only the files written to since the last check can have crossed the
+    // limit (idle instances cost nothing). A failure here repeats when the
+    // file is next written; the instance keeps running meanwhile.
+    (void)RotateLogsIn(log_watch_.TakeChanged());
     ScheduleLogCheck();
   });
 }
