@@ -230,10 +230,13 @@ Status ProcessProvider::SpawnProcess(Instance& inst) {
   r.start_time = stat->start_time;
   r.last_exit.clear();
   LIFELINE_RETURN_IF_ERROR(Watch(inst, *fd));
-  WatchLogs(r.id);
   // The process runs and is watched; a failed record write only loses
   // adoption after a daemon restart, so report it but keep the instance.
-  return process::WithContext(SaveRecord(inst), op);
+  // Written before anything else, so that a daemon crash right after the
+  // spawn leaves as short a window as possible without the new pid.
+  Status saved = SaveRecord(inst);
+  WatchLogs(r.id);
+  return process::WithContext(saved, op);
 }
 
 void ProcessProvider::OnProcessExit(const std::string& id) {
