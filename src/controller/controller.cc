@@ -429,10 +429,18 @@ void Controller::Reevaluate(InstanceRecord& rec) {
 
 // ---- signals ----------------------------------------------------------------
 
+void Controller::OnProviderStatusAsked(const InstanceStatus& s,
+                                       MonoTime asked) {
+  auto it = instances_.find(s.id);
+  if (it == instances_.end() || it->second.status_seen_at > asked) return;
+  OnProviderStatus(s);
+}
+
 void Controller::OnProviderStatus(const InstanceStatus& s) {
   auto it = instances_.find(s.id);
   if (it == instances_.end()) return;
   InstanceRecord& rec = it->second;
+  rec.status_seen_at = loop_.Now();
   if (rec.info.lifecycle == s.lifecycle &&
       rec.info.system_check == s.system_check &&
       rec.info.instance_check == s.instance_check) {
@@ -502,15 +510,16 @@ void Controller::FlushStatusChecks() {
   status_checks_.erase(status_checks_.begin(), status_checks_.begin() + n);
   ++stats_.status_checks;
   std::weak_ptr<bool> alive = alive_;
+  const MonoTime asked = loop_.Now();
   provider_.DescribeStatus(
-      batch, [this, alive](Result<std::vector<InstanceStatus>> r) {
+      batch, [this, alive, asked](Result<std::vector<InstanceStatus>> r) {
         if (!alive.lock()) return;
         if (!r.ok()) {
           Record(EventKind::kObservation, "provider.status_failed", "", "", "",
                  "DescribeStatus of suspect instances failed: " +
                      r.status().ToString());
         } else {
-          for (const auto& s : *r) OnProviderStatus(s);
+          for (const auto& s : *r) OnProviderStatusAsked(s, asked);
         }
         FlushStatusChecks();  // the next batch, or idle
       });
@@ -557,18 +566,20 @@ void Controller::PollStatus() {
     std::vector<std::string> batch(
         ids.begin() + b * config_.status_batch,
         ids.begin() + std::min(ids.size(), (b + 1) * config_.status_batch));
-    provider_.DescribeStatus(batch, [this, alive, remaining, failed, done_all](
-                                        Result<std::vector<InstanceStatus>> r) {
-      if (!alive.lock()) return;
-      if (!r.ok()) {
-        *failed = true;
-        Record(EventKind::kObservation, "provider.status_failed", "", "", "",
-               "DescribeStatus failed: " + r.status().ToString());
-      } else {
-        for (const auto& s : *r) OnProviderStatus(s);
-      }
-      if (--*remaining == 0) done_all();
-    });
+    const MonoTime asked = loop_.Now();
+    provider_.DescribeStatus(
+        batch, [this, alive, remaining, failed, done_all,
+                asked](Result<std::vector<InstanceStatus>> r) {
+          if (!alive.lock()) return;
+          if (!r.ok()) {
+            *failed = true;
+            Record(EventKind::kObservation, "provider.status_failed", "", "",
+                   "", "DescribeStatus failed: " + r.status().ToString());
+          } else {
+            for (const auto& s : *r) OnProviderStatusAsked(s, asked);
+          }
+          if (--*remaining == 0) done_all();
+        });
   }
 }
 

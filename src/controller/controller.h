@@ -102,6 +102,7 @@ struct InstanceRecord {
   std::string app_reason;
   MonoTime app_since{};
   MonoTime status_checked_at{};  // last out-of-cycle status check (suspect)
+  MonoTime status_seen_at{};     // last provider status taken in
   MonoTime adopted_at{};  // found running by a (re)started Lifeline
   bool status_check_deferred = false;  // one is due when the interval ends
   double error_ratio = 0;
@@ -224,6 +225,10 @@ class Controller {
   void OnAppHealth(const AppHealthTransition& t);
   void OnLoadReport(const LoadReport& r);
   void OnProviderStatus(const InstanceStatus& s);
+  // A status answered for a request made at `asked`: dropped for an
+  // instance whose status has been taken in since (a push, a poll), as the
+  // answer may be older than what is known.
+  void OnProviderStatusAsked(const InstanceStatus& s, MonoTime asked);
   // The loop (or the whole process) did not run for `gap`.
   void OnLoopStall(Duration gap);
 

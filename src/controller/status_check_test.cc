@@ -95,5 +95,47 @@ TEST_F(StatusCheckTest, ASilentButRunningInstanceIsCheckedOncePerInterval) {
   EXPECT_TRUE(HasEvent("instance.unhealthy", victim));
 }
 
+// Holds DescribeStatus answers (as a slow API would) until released.
+class SlowStatusProvider final : public ForwardingProvider {
+ public:
+  using ForwardingProvider::ForwardingProvider;
+  void DescribeStatus(const std::vector<std::string>& ids,
+                      Done<std::vector<InstanceStatus>> done) override {
+    if (!hold) return ForwardingProvider::DescribeStatus(ids, std::move(done));
+    ForwardingProvider::DescribeStatus(
+        ids, [this, done = std::move(done)](
+                 Result<std::vector<InstanceStatus>> r) mutable {
+          held.emplace_back(std::move(r), std::move(done));
+        });
+  }
+  void Release() {
+    auto answers = std::move(held);
+    held.clear();
+    for (auto& [r, done] : answers) done(std::move(r));
+  }
+  bool hold = false;
+  std::vector<std::pair<Result<std::vector<InstanceStatus>>,
+                        Done<std::vector<InstanceStatus>>>>
+      held;
+};
+
+TEST_F(FleetTest, AStatusAnswerOlderThanAPushIsNotTakenIn) {
+  SlowStatusProvider slow(provider_);
+  config_.status_poll_interval = seconds(10);
+  Boot(Web(6), nullptr, &slow);
+  Run(minutes(3));
+  const std::string victim = ActiveIds()[0];
+  slow.hold = true;
+  Run(seconds(11));  // a poll is asked and answered "running"; held
+  ASSERT_FALSE(slow.held.empty());
+  slow.hold = false;
+  ASSERT_TRUE(provider_.CrashInstance(victim, CrashKind::kStopped).ok());
+  Run(milliseconds(10));  // the push: stopped
+  ASSERT_EQ(controller_->instance(victim)->info.lifecycle, Lifecycle::kStopped);
+  slow.Release();  // the older answer arrives after it
+  EXPECT_EQ(controller_->instance(victim)->info.lifecycle, Lifecycle::kStopped)
+      << "a stale 'running' overwrote the newer 'stopped'";
+}
+
 }  // namespace
 }  // namespace lifeline

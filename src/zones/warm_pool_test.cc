@@ -1,6 +1,8 @@
 // Warm pools: standbys per zone, used first by replacements, refilled.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "zones/zone_fleet_test_util.h"
 #include "zones/zone_scenarios.h"
 
@@ -111,6 +113,19 @@ TEST_F(WarmPoolTest, NoStandbyIsPreparedInAShiftedZone) {
   EXPECT_EQ(Standby("sim-1a"), 1);
 }
 
+// Medians of five replacements each: one sample is one draw of the
+// simulated cloud's boot and API latencies, and any change in how many calls
+// the controller makes reorders those draws.
+Duration MedianReplacement(ReplacementLatencyOptions o) {
+  o.samples = 5;
+  auto r = MeasureReplacementLatencies(o, 1);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok() || r->empty()) return Duration::max();
+  std::vector<Duration> v = *r;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 TEST(WarmPoolLatency, ReplacementFromARunningPoolIsFasterThanACold) {
   ReplacementLatencyOptions cold;
   ReplacementLatencyOptions warm = cold;
@@ -119,15 +134,14 @@ TEST(WarmPoolLatency, ReplacementFromARunningPoolIsFasterThanACold) {
   ReplacementLatencyOptions stopped = cold;
   stopped.warm_pool.min_size = 1;
   stopped.warm_pool.stopped = true;
-  auto c = MeasureReplacementLatency(cold, 1);
-  auto w = MeasureReplacementLatency(warm, 1);
-  auto s = MeasureReplacementLatency(stopped, 1);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  ASSERT_TRUE(w.ok()) << w.status().ToString();
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_LT(*w * 10, *c) << FormatDuration(*w) << " vs " << FormatDuration(*c);
-  EXPECT_GT(*c, seconds(15));  // launch + boot
-  EXPECT_LT(*s, *c + seconds(5));
+  const Duration c = MedianReplacement(cold);
+  const Duration w = MedianReplacement(warm);
+  const Duration s = MedianReplacement(stopped);
+  EXPECT_LT(w * 10, c) << FormatDuration(w) << " vs " << FormatDuration(c);
+  EXPECT_GT(c, seconds(15));  // launch + boot
+  // A stopped standby still boots, but skips the launch.
+  EXPECT_LT(s, c + seconds(5))
+      << FormatDuration(s) << " vs " << FormatDuration(c);
 }
 
 }  // namespace
