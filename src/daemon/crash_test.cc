@@ -76,12 +76,7 @@ class CrashTest : public ::testing::Test {
 
   template <class Pred>
   bool WaitFor(Pred pred, Duration limit, Duration every) {
-    MonoTime deadline = clock_.Now() + limit;
-    while (!pred()) {
-      if (clock_.Now() > deadline) return false;
-      std::this_thread::sleep_for(every);
-    }
-    return true;
+    return PollUntil(clock_, pred, limit, every, [] { return true; });
   }
 
   // Journaled workflows, read from lifelined's store while it runs.

@@ -237,12 +237,8 @@ class Ec2DaemonTest : public ::testing::Test {
 
   template <class Pred>
   bool WaitFor(Pred pred, Duration limit) {
-    MonoTime deadline = clock_.Now() + limit;
-    while (!pred()) {
-      if (clock_.Now() > deadline || !DaemonAlive()) return false;
-      std::this_thread::sleep_for(milliseconds(200));  // poll pacing
-    }
-    return true;
+    return PollUntil(clock_, pred, limit, milliseconds(200),
+                     [&] { return DaemonAlive(); });
   }
 
   // Runs the lifeline CLI; returns its stdout.

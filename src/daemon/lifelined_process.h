@@ -9,19 +9,38 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include "core/clock.h"
 
 namespace lifeline {
 
 // Starts `lifelined --config config [args...]` with stdout and stderr
 // appended to `log`, and `env` set (a null value unsets). Returns the pid,
 // or -1.
+// Checks pred() every `pace` until it holds (true), until `limit` passes or
+// alive() turns false (false). For tests that watch real processes from the
+// outside, where there is no event to wait on; the pace only spaces the
+// checks, the deadline decides.
+template <class Pred, class Alive>
+bool PollUntil(Clock& clock, Pred pred, Duration limit, Duration pace,
+               Alive alive) {
+  const MonoTime deadline = clock.Now() + limit;
+  while (!pred()) {
+    if (clock.Now() > deadline || !alive()) return false;
+    std::this_thread::sleep_for(pace);
+  }
+  return true;
+}
+
 inline pid_t SpawnLifelined(
     const std::string& config, const std::string& log,
     const std::vector<std::pair<std::string, const char*>>& env = {},

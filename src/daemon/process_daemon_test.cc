@@ -125,12 +125,8 @@ class ProcessDaemonTest : public ::testing::Test {
 
   template <class Pred>
   bool WaitFor(Pred pred, Duration limit) {
-    MonoTime deadline = clock_.Now() + limit;
-    while (!pred()) {
-      if (clock_.Now() > deadline) return false;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return true;
+    return PollUntil(clock_, pred, limit, milliseconds(50),
+                     [] { return true; });
   }
 
   std::optional<json> Get(const std::string& path) {

@@ -167,12 +167,8 @@ class SimDaemonTest : public ::testing::Test {
 
   template <class Pred>
   bool WaitFor(Pred pred, Duration limit, bool need_daemon = true) {
-    MonoTime deadline = clock_.Now() + limit;
-    while (!pred()) {
-      if (clock_.Now() > deadline || (need_daemon && !Alive())) return false;
-      std::this_thread::sleep_for(milliseconds(50));  // poll pacing
-    }
-    return true;
+    return PollUntil(clock_, pred, limit, milliseconds(50),
+                     [&] { return !need_daemon || Alive(); });
   }
 
   std::string Token() {
